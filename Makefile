@@ -1,0 +1,32 @@
+# Two commands on a fresh machine: `make chat` (the chat window on the bundled corpus) and
+# `make test` (every check CI runs). Both create the virtual environment at .venv first.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+
+.PHONY: chat test setup lint eval clean
+
+chat: setup
+	$(BIN)/qa chat
+
+test: setup lint
+	$(BIN)/pytest -q
+	$(BIN)/qa eval
+
+setup: $(VENV)/.installed
+
+$(VENV)/.installed: pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -e '.[dev]'
+	touch $@
+
+lint: setup
+	$(BIN)/ruff check qa tests evals
+	$(BIN)/mypy qa
+
+eval: setup
+	$(BIN)/qa eval
+
+clean:
+	rm -rf $(VENV) store/*-* store/chroma.sqlite3

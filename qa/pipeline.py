@@ -1,0 +1,90 @@
+"""The pipeline the front doors share: corpus → chunks → store → retrieval → answer.
+
+An `Engine` opens the store once, brings it up to date with the corpus folder, and keeps the
+retriever and the answerer warm, so repeated questions reload nothing.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from functools import lru_cache
+
+from qa.answer import ExtractiveAnswerer, Vocabulary, check_question
+from qa.corpus import load_corpus
+from qa.embeddings import Embedder, make_embedder
+from qa.errors import CorpusError
+from qa.retrieve import HybridRetriever
+from qa.settings import Settings
+from qa.store import ArticleRecord, Store, SyncReport
+from qa.types import Answer, Article
+
+log = logging.getLogger(__name__)
+
+
+class Engine:
+    """One corpus, one store, warm indexes; safe to share between threads."""
+
+    def __init__(self, settings: Settings, embedder: Embedder | None = None) -> None:
+        self.settings = settings
+        self.embedder = embedder or make_embedder(settings)
+        self.store = Store(settings, self.embedder)
+        self._lock = threading.RLock()
+        self.retriever: HybridRetriever | None = None
+        self.answerer: ExtractiveAnswerer | None = None
+        self.records: dict[str, ArticleRecord] = {}
+
+    def ingest(self, progress: bool = True) -> SyncReport:
+        """Bring the store in line with the corpus folder; embeds only new or changed articles."""
+        loaded = load_corpus(self.settings.corpus_dir)
+        if not loaded.articles:
+            raise CorpusError(
+                f"No readable articles in {self.settings.corpus_dir} "
+                f"({len(loaded.skipped)} file(s) skipped)."
+            )
+        with self._lock:
+            report = self.store.sync(loaded.articles, remove_missing=True, progress=progress)
+            report.skipped = loaded.skipped
+            if report.changed or self.retriever is None:
+                self._load_indexes()
+        return report
+
+    def add_articles(self, articles: list[Article]) -> SyncReport:
+        """Add or replace articles (e.g. an upload) without touching the rest of the store."""
+        with self._lock:
+            report = self.store.sync(articles, remove_missing=False, progress=False)
+            self._load_indexes()
+        return report
+
+    def remove_articles(self, sources: list[str]) -> None:
+        with self._lock:
+            self.store.remove(sources)
+            self._load_indexes()
+
+    def ask(self, question: str, top_k: int | None = None) -> Answer:
+        """Answer one question from the store, citing exact passages, or refuse."""
+        text = check_question(question, self.settings)
+        if self.retriever is None:
+            self.ingest(progress=False)
+        assert self.retriever is not None and self.answerer is not None
+        passages = self.retriever.retrieve(text, top_k or self.settings.top_k)
+        return self.answerer.answer(text, passages, self.article_meta())
+
+    def article_meta(self) -> dict[str, dict[str, str]]:
+        return {
+            source: {"publisher": r.publisher, "date": r.date, "title": r.title}
+            for source, r in self.records.items()
+        }
+
+    def _load_indexes(self) -> None:
+        self.records = self.store.records()
+        self.retriever = HybridRetriever(self.store, self.embedder, self.settings)
+        self.answerer = ExtractiveAnswerer(
+            self.settings, Vocabulary(self.retriever.chunks.values())
+        )
+
+
+@lru_cache(maxsize=8)
+def engine_for(settings: Settings) -> Engine:
+    """The process-wide engine of these settings (built on first use, then reused)."""
+    return Engine(settings)

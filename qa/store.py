@@ -1,0 +1,296 @@
+"""Stage 3: keep a Chroma store in step with the corpus, by content hash.
+
+Two collections: `<name>-chunks` (passages and their vectors) and `<name>-articles` (one record a
+article: its full text and the content key of its committed chunks). An article's record is written
+only after all its chunks are, so it is the commit marker: chunks whose key no record names are
+ignored by readers and cleaned up by the next ingest. A killed ingest therefore leaves a store that
+answers from the last complete state, and the next ingest reuses every chunk already written.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+from tqdm import tqdm
+
+from qa.chunking import article_key, chunk_article
+from qa.embeddings import Embedder
+from qa.errors import StoreError
+from qa.offline import enforce_offline
+from qa.settings import Settings
+from qa.types import Article, Chunk
+
+log = logging.getLogger(__name__)
+
+WRITE_BATCH_CHUNKS = 256
+READ_PAGE = 5000
+
+
+@dataclass(frozen=True)
+class ArticleRecord:
+    """What the store knows of a committed article."""
+
+    source: str
+    key: str
+    title: str
+    publisher: str
+    date: str
+    url: str
+    n_chunks: int
+
+
+@dataclass
+class SyncReport:
+    """What an ingest changed; `embedded` counts the passages sent to the embedder."""
+
+    added: list[str] = field(default_factory=list)
+    updated: list[str] = field(default_factory=list)
+    removed: list[str] = field(default_factory=list)
+    unchanged: int = 0
+    embedded: int = 0
+    skipped: list[tuple[str, str]] = field(default_factory=list)
+
+    @property
+    def changed(self) -> bool:
+        return bool(self.added or self.updated or self.removed)
+
+
+def open_client(settings: Settings) -> Any:
+    """An embedded `PersistentClient` at `store_dir`, or an `HttpClient` when a URL is set."""
+    enforce_offline()
+    import chromadb
+    from chromadb.config import Settings as ChromaSettings
+
+    chroma_settings = ChromaSettings(anonymized_telemetry=False)
+    if settings.chroma_url:
+        from urllib.parse import urlparse
+
+        url = urlparse(settings.chroma_url)
+        try:
+            client = chromadb.HttpClient(
+                host=url.hostname or "127.0.0.1",
+                port=url.port or 8000,
+                ssl=url.scheme == "https",
+                settings=chroma_settings,
+            )
+            client.heartbeat()
+        except Exception as err:
+            raise StoreError(
+                f"Cannot reach the Chroma server at {settings.chroma_url}: is it running? ({err})"
+            ) from err
+        return client
+    try:
+        settings.store_dir.mkdir(parents=True, exist_ok=True)
+        return chromadb.PersistentClient(path=str(settings.store_dir), settings=chroma_settings)
+    except Exception as err:
+        raise StoreError(f"Cannot open the Chroma store at {settings.store_dir}: {err}") from err
+
+
+class Store:
+    """The chunk and article collections of one corpus, and the sync that keeps them current."""
+
+    def __init__(self, settings: Settings, embedder: Embedder) -> None:
+        self.settings = settings
+        self.embedder = embedder
+        client = open_client(settings)
+        self.chunks = client.get_or_create_collection(
+            f"{settings.collection}-chunks",
+            embedding_function=None,
+            configuration={"hnsw": {"space": "cosine"}},
+        )
+        self.articles = client.get_or_create_collection(
+            f"{settings.collection}-articles", embedding_function=None
+        )
+
+    def records(self) -> dict[str, ArticleRecord]:
+        """Every committed article, by source."""
+        return {
+            rid: _record(rid, meta) for rid, meta, _ in self._pages(self.articles, ["metadatas"])
+        }
+
+    def article_text(self, source: str) -> str:
+        """The full text of a committed article (quotes and offsets refer to it)."""
+        found = self.articles.get(ids=[source], include=["documents"])
+        if not found["ids"]:
+            raise KeyError(source)
+        return str(found["documents"][0])
+
+    def committed_chunks(self) -> list[Chunk]:
+        """All chunks of committed articles, in article order (for BM25 and answer building)."""
+        keys = {r.key for r in self.records().values()}
+        chunks = [
+            _chunk(cid, meta, doc)
+            for cid, meta, doc in self._pages(self.chunks, ["metadatas", "documents"])
+            if meta["key"] in keys
+        ]
+        return sorted(chunks, key=lambda c: (c.source, c.start))
+
+    def query(self, vector: Any, n_results: int) -> list[tuple[str, float]]:
+        """Dense neighbours of a query vector: chunk ids with cosine similarity."""
+        total = self.chunks.count()
+        if total == 0:
+            return []
+        found = self.chunks.query(
+            query_embeddings=[vector], n_results=min(n_results, total), include=["distances"]
+        )
+        return [(cid, 1.0 - dist) for cid, dist in zip(found["ids"][0], found["distances"][0])]
+
+    def sync(
+        self,
+        articles: list[Article],
+        remove_missing: bool = True,
+        progress: bool = True,
+    ) -> SyncReport:
+        """Make the store hold exactly these articles: embed only what is new or changed."""
+        report = SyncReport()
+        committed = self.records()
+        name = self.embedder.name
+        planned: list[tuple[Article, str]] = []
+        for article in articles:
+            key = article_key(article, self.settings, name)
+            old = committed.get(article.source)
+            if old is not None and old.key == key:
+                report.unchanged += 1
+                continue
+            (report.updated if old else report.added).append(article.source)
+            planned.append((article, key))
+        if planned:
+            self._write(planned, report, progress)
+        if remove_missing:
+            wanted = {a.source for a in articles}
+            report.removed = sorted(set(committed) - wanted)
+            self.remove(report.removed)
+        self._drop_uncommitted()
+        return report
+
+    def remove(self, sources: Iterable[str]) -> None:
+        """Delete articles: the record first (readers stop seeing them), then their chunks."""
+        sources = list(sources)
+        if not sources:
+            return
+        self.articles.delete(ids=sources)
+        self.chunks.delete(where={"source": {"$in": sources}})
+
+    def _write(self, planned: list[tuple[Article, str]], report: SyncReport, progress: bool) -> None:
+        present = self._present_ids([key for _, key in planned])
+        bar = tqdm(
+            total=len(planned), unit="article", desc="Ingesting", disable=not progress,
+            leave=False,
+        )
+        with bar:
+            for group in _groups(planned):
+                pending: list[Chunk] = []
+                commits: list[tuple[Article, str, int]] = []
+                for article, key in group:
+                    article_chunks = chunk_article(article, self.settings, key)
+                    pending.extend(c for c in article_chunks if c.id not in present)
+                    commits.append((article, key, len(article_chunks)))
+                if pending:
+                    vectors = self.embedder.embed_passages([c.text for c in pending])
+                    report.embedded += len(pending)
+                    self.chunks.upsert(
+                        ids=[c.id for c in pending],
+                        embeddings=vectors,
+                        documents=[c.text for c in pending],
+                        metadatas=[_chunk_meta(c) for c in pending],
+                    )
+                self.articles.upsert(
+                    ids=[a.source for a, _, _ in commits],
+                    embeddings=[[1.0]] * len(commits),
+                    documents=[a.text for a, _, _ in commits],
+                    metadatas=[_article_meta(a, key, n) for a, key, n in commits],
+                )
+                bar.update(len(group))
+
+    def _present_ids(self, keys: list[str]) -> set[str]:
+        present: set[str] = set()
+        for begin in range(0, len(keys), 500):
+            found = self.chunks.get(where={"key": {"$in": keys[begin : begin + 500]}}, include=[])
+            present.update(found["ids"])
+        return present
+
+    def _drop_uncommitted(self) -> None:
+        """Delete chunks that no article record names (old versions, a killed ingest's leftovers)."""
+        keys = {r.key for r in self.records().values()}
+        stale = [cid for cid, meta, _ in self._pages(self.chunks, ["metadatas"])
+                 if meta["key"] not in keys]
+        for begin in range(0, len(stale), READ_PAGE):
+            self.chunks.delete(ids=stale[begin : begin + READ_PAGE])
+        if stale:
+            log.info("Removed %d chunks of old or unfinished article versions", len(stale))
+
+    @staticmethod
+    def _pages(collection: Any, include: list[str]) -> Iterator[tuple[str, dict, str | None]]:
+        offset = 0
+        while True:
+            page = collection.get(include=include, limit=READ_PAGE, offset=offset)
+            ids = page["ids"]
+            if not ids:
+                return
+            docs = page.get("documents") or [None] * len(ids)
+            yield from zip(ids, page["metadatas"], docs)
+            offset += len(ids)
+
+
+def _groups(planned: list[tuple[Article, str]]) -> Iterator[list[tuple[Article, str]]]:
+    """Articles in groups of about `WRITE_BATCH_CHUNKS` chunks' worth of text, for batching."""
+    group: list[tuple[Article, str]] = []
+    size = 0
+    budget = WRITE_BATCH_CHUNKS * 800
+    for item in planned:
+        group.append(item)
+        size += len(item[0].text)
+        if size >= budget:
+            yield group
+            group, size = [], 0
+    if group:
+        yield group
+
+
+def _chunk_meta(chunk: Chunk) -> dict[str, Any]:
+    return {
+        "source": chunk.source,
+        "key": chunk.id.rsplit(":", 1)[0],
+        "title": chunk.title,
+        "date": chunk.date,
+        "start": chunk.start,
+        "end": chunk.end,
+    }
+
+
+def _chunk(cid: str, meta: dict[str, Any], text: str | None) -> Chunk:
+    return Chunk(
+        id=cid,
+        source=meta["source"],
+        title=meta["title"],
+        date=meta["date"],
+        start=int(meta["start"]),
+        end=int(meta["end"]),
+        text=text or "",
+    )
+
+
+def _article_meta(article: Article, key: str, n_chunks: int) -> dict[str, Any]:
+    return {
+        "key": key,
+        "title": article.title,
+        "publisher": article.publisher,
+        "date": article.date,
+        "url": article.url,
+        "n_chunks": n_chunks,
+    }
+
+
+def _record(source: str, meta: dict[str, Any]) -> ArticleRecord:
+    return ArticleRecord(
+        source=source,
+        key=meta["key"],
+        title=meta["title"],
+        publisher=meta.get("publisher", ""),
+        date=meta.get("date", ""),
+        url=meta.get("url", ""),
+        n_chunks=int(meta["n_chunks"]),
+    )

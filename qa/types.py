@@ -1,0 +1,67 @@
+"""The data that flows between the pipeline's stages."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+
+@dataclass(frozen=True)
+class Article:
+    """One news article as read from the corpus folder."""
+
+    source: str
+    """Path relative to the corpus folder (for .jsonl files: `file.jsonl#line`)."""
+    title: str
+    text: str
+    publisher: str = ""
+    date: str = ""
+    url: str = ""
+
+
+@dataclass(frozen=True)
+class Chunk:
+    """A passage of an article; `text == article.text[start:end]`."""
+
+    id: str
+    source: str
+    title: str
+    date: str
+    start: int
+    end: int
+    text: str
+
+
+@dataclass(frozen=True)
+class ScoredChunk:
+    """A retrieved chunk with its fused score and the ranks each retriever gave it."""
+
+    chunk: Chunk
+    score: float
+    dense_rank: int | None = None
+    bm25_rank: int | None = None
+
+
+@dataclass(frozen=True)
+class Citation:
+    """A numbered citation: `quote == article_text[start:end]` exactly."""
+
+    n: int
+    title: str
+    source: str
+    quote: str
+    start: int
+    end: int
+    publisher: str = ""
+    date: str = ""
+
+
+@dataclass
+class Answer:
+    """What `ask()` returns: the text with inline [n] markers and the citations they refer to."""
+
+    question: str
+    text: str
+    refused: bool
+    citations: list[Citation] = field(default_factory=list)
+    passages: list[ScoredChunk] = field(default_factory=list)
+    answerer: str = "extractive"
