@@ -46,6 +46,9 @@ def build_parser() -> argparse.ArgumentParser:
     ask.add_argument("question", nargs="?", help="the question, in quotes")
     ask.add_argument("--top-k", type=int, help="passages handed to the answerer")
     ask.add_argument("--json", action="store_true", help="print the answer as JSON")
+    ask.add_argument(
+        "--answerer", choices=["extractive", "local", "openai"], help="answer backend"
+    )
     ask.set_defaults(handler=run_ask)
     return parser
 
@@ -80,7 +83,7 @@ def run_ingest(args: argparse.Namespace) -> int:
 def run_ask(args: argparse.Namespace) -> int:
     from qa.pipeline import engine_for
 
-    engine = engine_for(settings_from(args))
+    engine = engine_for(settings_from(args, answerer=args.answerer))
     if args.question is not None:
         print(render(engine.ask(args.question, top_k=args.top_k), as_json=args.json))
         return 0

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import logging
 import threading
+from collections.abc import Iterator
 from functools import lru_cache
 
 from qa.answer import ExtractiveAnswerer, Vocabulary, check_question
@@ -69,6 +70,19 @@ class Engine:
         assert self.retriever is not None and self.answerer is not None
         passages = self.retriever.retrieve(text, top_k or self.settings.top_k)
         return self.answerer.answer(text, passages, self.article_meta())
+
+    def ask_stream(self, question: str, top_k: int | None = None) -> Iterator[str | Answer]:
+        """Yield the answer text as it is produced, then the final `Answer` (with citations).
+
+        The extractive answerer produces its text at once, so it yields one piece.
+        """
+        answer = self.ask(question, top_k=top_k)
+        yield answer.text
+        yield answer
+
+    def article_text(self, source: str) -> str:
+        """The full text of a stored article (the text citation offsets refer to)."""
+        return self.store.article_text(source)
 
     def article_meta(self) -> dict[str, dict[str, str]]:
         return {
