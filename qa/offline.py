@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import logging
 import os
 from importlib.util import find_spec
 from pathlib import Path
@@ -17,4 +16,3 @@ def enforce_offline() -> None:
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
     os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
     os.environ.setdefault("ANONYMIZED_TELEMETRY", "False")
-    logging.getLogger("bm25s").setLevel(logging.WARNING)

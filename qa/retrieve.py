@@ -29,6 +29,8 @@ class HybridRetriever:
         from llama_index.core.schema import TextNode
         from llama_index.retrievers.bm25 import BM25Retriever
 
+        logging.getLogger("bm25s").setLevel(logging.WARNING)  # bm25s sets DEBUG on import
+
         self.chunks = {c.id: c for c in self.store.committed_chunks()}
         if not self.chunks:
             self.bm25 = None
