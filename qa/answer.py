@@ -18,42 +18,115 @@ from dataclasses import dataclass
 from functools import lru_cache
 
 from qa.errors import QuestionError
+from qa.retrieve import split_question
 from qa.settings import Settings
 from qa.types import Answer, Chunk, Citation, ScoredChunk
 
 REFUSAL_TEXT = "The articles don't cover this: I found nothing in them that answers the question."
 
-WORD = re.compile(r"[A-Za-z0-9][A-Za-z0-9'’.-]*[A-Za-z0-9]|[A-Za-z0-9]")
+WORD = re.compile(r"(?:[A-Za-z]\.){2,}|[A-Za-z][A-Za-z'’]*[A-Za-z]|\d[\d,.]*\d|[A-Za-z0-9]")
 SENTENCE_END = re.compile(r"(?<=[.!?])[\"”’)\]]*\s+(?=[\"“‘(\[A-Z0-9])|\n+")
 ABBREVIATION = re.compile(
     r"(?:\b[A-Z]\.|\b(?:Mr|Mrs|Ms|Dr|Gen|Lt|Col|Capt|Sgt|Prof|St|Jr|Sr|No|Inc|Ltd|Co|vs|etc|"
     r"Rep|Sen|Gov|Maj|Adm|Brig|Hon)\.)$"
 )
 QUESTION_WORDS = {
-    "what", "which", "who", "whom", "whose", "when", "where", "why", "how", "much", "many",
-    "did", "does", "do", "was", "were", "is", "are", "has", "have", "had", "according", "tell",
-    "say", "said", "article", "articles", "name", "named", "kind", "type", "year", "date", "day",
+    "what",
+    "which",
+    "who",
+    "whom",
+    "whose",
+    "when",
+    "where",
+    "why",
+    "how",
+    "much",
+    "many",
+    "did",
+    "does",
+    "do",
+    "was",
+    "were",
+    "is",
+    "are",
+    "has",
+    "have",
+    "had",
+    "according",
+    "tell",
+    "say",
+    "said",
+    "article",
+    "articles",
+    "name",
+    "named",
+    "kind",
+    "type",
+    "year",
+    "date",
+    "day",
 }
-COUNTRY_ALIASES = {"u.s": "usa", "u.s.": "usa", "us": "usa", "usa": "usa", "america": "usa",
-                   "u.k": "uk", "u.k.": "uk", "uk": "uk", "britain": "uk", "british": "uk"}
+ALIASES = {
+    "u.s": "usa",
+    "u.s.": "usa",
+    "us": "usa",
+    "usa": "usa",
+    "america": "usa",
+    "american": "usa",
+    "americans": "usa",
+    "u.k": "uk",
+    "u.k.": "uk",
+    "uk": "uk",
+    "britain": "uk",
+    "british": "uk",
+    "kenyan": "kenya",
+    "kenyans": "kenya",
+    "haitian": "haiti",
+    "somali": "somalia",
+    "shilling": "sh",
+    "shillings": "sh",
+    "ksh": "sh",
+    "kes": "sh",
+}
+TYPE_WORDS = ("where", "when", "which", "what", "who", "how", "much", "many")
 
-MONTHS = (r"January|February|March|April|May|June|July|August|September|October|November|"
-          r"December|Jan|Feb|Mar|Apr|Jun|Jul|Aug|Sep|Sept|Oct|Nov|Dec")
+MONTHS = (
+    r"January|February|March|April|May|June|July|August|September|October|November|"
+    r"December|Jan|Feb|Mar|Apr|Jun|Jul|Aug|Sep|Sept|Oct|Nov|Dec"
+)
 WEEKDAYS = r"Monday|Tuesday|Wednesday|Thursday|Friday|Saturday|Sunday"
-NUMBER_WORDS = (r"one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|twenty|thirty|"
-                r"forty|fifty|hundred|thousand|million|billion|dozen|dozens|hundreds|thousands")
+NUMBER_WORDS = (
+    r"two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|twenty|thirty|"
+    r"forty|fifty|hundred|thousand|million|billion|dozen|dozens|hundreds|thousands"
+)
 ANSWER_PATTERNS = {
     "amount": re.compile(
         r"[$£€]\s?\d|\b(?:Sh|Ksh|KES|USD|US\$)\s?\d|\d[\d,.]*\s?(?:million|billion|trillion|"
-        r"dollars|shillings|pounds|euros|bn|m)\b", re.IGNORECASE),
+        r"dollars|shillings|pounds|euros|bn|m)\b",
+        re.IGNORECASE,
+    ),
     "number": re.compile(rf"\b\d[\d,.]*\b|\b(?:{NUMBER_WORDS})\b", re.IGNORECASE),
+    "year": re.compile(r"\b(?:19|20)\d\d\b"),
     "date": re.compile(
         rf"\b(?:{MONTHS})\b|\b(?:{WEEKDAYS})\b|\b(?:19|20)\d\d\b|\b(?:yesterday|today|"
-        r"last (?:week|month|year)|next (?:week|month|year))\b"),
+        r"last (?:week|month|year)|next (?:week|month|year))\b"
+    ),
     "person": re.compile(
         r"\b(?:President|Secretary|Minister|Gen|General|Dr|Mr|Ms|Mrs|CS|Chairman|Chief|"
-        r"Spokesman|Colonel|Lieutenant)\b\.?|\b[A-Z][a-z]+(?:\s+[A-Z]\.)?\s+[A-Z][a-z]+"),
-    "place": re.compile(r"\b(?:in|at|from|to|near|across|into)\s+(?:the\s+)?[A-Z][A-Za-z]+"),
+        r"Spokesman|Colonel|Lieutenant)\b\.?(?:\s+[A-Z][\w.]*)*|(?<=\w\s)[A-Z][a-z]+(?:\s+[A-Z]\.)?"
+        r"(?:\s+[A-Z][a-z]+)+"
+    ),
+    "place": re.compile(r"(?<=\w\s)[A-Z][A-Za-z]+(?:\s+(?:of\s+)?[A-Z][A-Za-z]+)*"),
+}
+
+
+NOT_A_PLACE = rf"{MONTHS}|{WEEKDAYS}|Department|Ministry|Forces|Force|Council|Agency|Army|Unit|"
+NOT_A_NAME = {
+    "place": re.compile(rf"\b(?:{NOT_A_PLACE}Command|Mission|Operation|Office|Guard|Forum)\b"),
+    "person": re.compile(
+        rf"\b(?:{NOT_A_PLACE}Command|Mission|Operation|Office|Guard|Forum|Union|Nations|States|"
+        r"Republic|Centre|Center)\b"
+    ),
 }
 
 
@@ -74,21 +147,72 @@ def check_question(question: object, settings: Settings) -> str:
     return text
 
 
+ROLE_NOUNS = (
+    r"general|minister|secretary|official|officials|commander|president|leader|"
+    r"spokesman|spokesperson|chief|person|officer|counterpart|chairman|head"
+)
+PLACE_NOUNS = r"city|country|countries|town|place|base|region|site|camp|port|nation"
+TYPE_CUES = {
+    "amount": r"\bhow much\b|\b(?:what|which)\s+(?:\w+\s+){0,2}(?:sum|amount|price|cost|figure)\b"
+    r"|\bcost\b|\bworth\b|\bamount\b|\bprice\b|\bsum\b",
+    "number": r"\bhow many\b|\b(?:what|which) number of\b|\bnumber of\b|\bhow long\b|"
+    r"\bhow old\b",
+    "year": r"\b(?:what|which) year\b|\buntil when\b|\bsince when\b",
+    "date": r"\bwhen\b|\b(?:what|which) (?:date|day|month|time)\b",
+    "person": rf"\bwho\b|\bwhom\b|\bwhose\b|\b(?:which|what)\s+(?:\w+\s+){{0,3}}(?:{ROLE_NOUNS})\b",
+    "place": rf"\bwhere\b|\b(?:which|what)\s+(?:\w+\s+){{0,3}}(?:{PLACE_NOUNS})\b",
+    "thing": r"\b(?:what|which)\b",
+}
+
+
 def answer_type(question: str) -> str | None:
-    """The kind of answer a question asks for: amount, number, date, person, place or None."""
-    q = question.lower()
-    if re.search(r"\bhow much\b|\bcost\b|\bworth\b|\bamount\b|\bprice\b|\bsum\b", q):
-        return "amount"
-    if re.search(r"\bhow many\b|\bnumber of\b|\bhow long\b|\bhow old\b", q):
-        return "number"
-    if re.search(r"\bwhen\b|\bwhat (?:year|date|day|month|time)\b|\bwhich (?:year|date|day|month)",
-                 q):
-        return "date"
-    if re.search(r"\bwho\b|\bwhom\b|\bwhose\b", q):
-        return "person"
-    if re.search(r"\bwhere\b|\bwhich (?:city|country|town|place|base)\b", q):
-        return "place"
-    return None
+    """The kind of answer a question asks for (amount, number, year, date, person, place or
+    None), from its earliest cue: "What tragedy ... when ..." asks for a thing, not a date."""
+    q = " ".join(_fix_type_word(w) for w in question.lower().split())
+    found = [
+        (m.start(), order, kind)
+        for order, (kind, cue) in enumerate(TYPE_CUES.items())
+        if (m := re.search(cue, q))
+    ]
+    kind = min(found)[2] if found else None
+    return None if kind == "thing" else kind
+
+
+def _fix_type_word(word: str) -> str:
+    """'wher' → 'where', 'mch' → 'much': a misspelt question word still sets the answer type."""
+    if word in TYPE_WORDS or len(word) < 3:
+        return word
+    close = difflib.get_close_matches(word, TYPE_WORDS, n=1, cutoff=0.75)
+    return close[0] if close else word
+
+
+def offers(kind: str | None, sentence: str, asked: set[str]) -> bool:
+    """Whether the sentence holds an answer of the kind asked for that the question does not
+    already name ("in Kenya" does not answer "where in Kenya ...")."""
+    if kind is None:
+        return True
+    for match in ANSWER_PATTERNS[kind].finditer(sentence):
+        if kind in NOT_A_NAME and NOT_A_NAME[kind].search(match.group()):
+            continue
+        words = set(terms(match.group()))
+        if not words or words - asked:
+            return True
+    return False
+
+
+def counted_nouns(question: str) -> set[str]:
+    """For "how many X Y ...", the stems of X and Y: the number must count one of them."""
+    match = re.search(r"\bhow many\s+(\S+)(?:\s+(\S+))?", question.lower())
+    return set(terms(" ".join(g for g in match.groups() if g))) if match else set()
+
+
+def counts(sentence: str, nouns: set[str]) -> bool:
+    """Whether a number in the sentence is followed, within three words, by one of the nouns."""
+    for match in ANSWER_PATTERNS["number"].finditer(sentence):
+        following = sentence[match.end() :].split()[:3]
+        if nouns & set(terms(" ".join(following))):
+            return True
+    return False
 
 
 @lru_cache(maxsize=1)
@@ -110,24 +234,25 @@ def terms(text: str) -> list[str]:
     out = []
     stop = _stopwords()
     for raw in WORD.findall(text):
-        token = raw.strip(".'’-")
-        alias = COUNTRY_ALIASES.get(raw.lower()) or COUNTRY_ALIASES.get(token.lower())
-        if alias and (raw.isupper() or raw.lower() not in {"us"}):
-            out.append(alias)
-            continue
-        word = token.lower().replace("’", "'")
+        word = raw.lower().replace("’", "'")
         if word.endswith("'s"):
             word = word[:-2]
-        if word and word not in stop and word != "us":
-            out.append(word)
+        alias = ALIASES.get(word) or ALIASES.get(word.strip("."))
+        if alias and (word != "us" or raw.isupper()):
+            out.append(alias)
+        elif word not in stop and word != "us":
+            out.append(word.strip("."))
     return [str(s) for s in _stemmer().stemWords(out)]
 
 
 def proper_nouns(question: str) -> set[str]:
     """Stems of the names in a question (capitalised words after its first word, acronyms)."""
     words = WORD.findall(question)
-    names = [w for i, w in enumerate(words) if (i > 0 and w[:1].isupper()) or
-             (len(w) > 1 and w.isupper())]
+    names = [
+        w
+        for i, w in enumerate(words)
+        if (i > 0 and w[:1].isupper()) or (len(w) > 1 and w.isupper())
+    ]
     return set(terms(" ".join(names)))
 
 
@@ -146,10 +271,14 @@ class Vocabulary:
         return math.log(1 + (self.n + 1) / (self.df.get(stem, 0) + 0.5))
 
     def correct(self, stem: str) -> str:
-        """A misspelt word mapped to the closest word of the corpus (if one is close)."""
-        if stem in self.df or len(stem) < 4 or stem.isdigit():
+        """A misspelt word mapped to the closest word of the corpus with the same first letter."""
+        if stem in self.df or len(stem) < 5 or not stem.isalpha():
             return stem
-        close = difflib.get_close_matches(stem, self.words, n=1, cutoff=0.8)
+        close = [
+            w
+            for w in difflib.get_close_matches(stem, self.words, n=3, cutoff=0.85)
+            if w[0] == stem[0]
+        ]
         return close[0] if close else stem
 
 
@@ -166,9 +295,15 @@ class Sentence:
 
 @dataclass(frozen=True)
 class Evidence:
+    """A sentence and how well it supports the question: `support` mixes the share of the
+    question's words it holds (`lexical`) and how close in meaning its passage is to the
+    question under the embedding model (`semantic`), which carries paraphrases."""
+
     sentence: Sentence
     support: float
     typed: bool
+    lexical: float = 0.0
+    semantic: float = 0.0
 
 
 def sentences_of(passage: ScoredChunk, rank: int) -> list[Sentence]:
@@ -177,8 +312,10 @@ def sentences_of(passage: ScoredChunk, rank: int) -> list[Sentence]:
     out = []
     cursor = 0
     boundaries = [
-        m for m in SENTENCE_END.finditer(chunk.text)
-        if "\n" in m.group() or not ABBREVIATION.search(chunk.text[max(0, m.start() - 6) : m.start()])
+        m
+        for m in SENTENCE_END.finditer(chunk.text)
+        if "\n" in m.group()
+        or not ABBREVIATION.search(chunk.text[max(0, m.start() - 6) : m.start()])
     ]
     for match in [*boundaries, None]:
         end = match.start() if match else len(chunk.text)
@@ -205,42 +342,74 @@ class ExtractiveAnswerer:
     def evidence(self, question: str, passages: list[ScoredChunk]) -> list[Evidence]:
         """Every sentence of the passages, scored by how much of the question it supports."""
         vocab = self.vocabulary
-        wanted = {vocab.correct(t) for t in terms(question)}
-        names = {vocab.correct(t) for t in proper_nouns(question)}
-        total = sum(vocab.idf(t) for t in wanted)
+        names = set(proper_nouns(question))
+        weights = {
+            vocab.correct(t): vocab.idf(t) * (2.0 if t in names else 1.0) for t in terms(question)
+        }
+        total = sum(weights.values())
         kind = answer_type(question)
+        nouns = counted_nouns(question) if kind == "number" else set()
+        asked = set(weights)
+        candidates = [
+            (sentence, set(terms(f"{passage.chunk.title} {passage.chunk.text}")))
+            for rank, passage in enumerate(passages)
+            for sentence in sentences_of(passage, rank)
+        ]
+        settings = self.settings
         scored = []
-        for rank, passage in enumerate(passages):
-            context = set(terms(f"{passage.chunk.title} {passage.chunk.text}"))
-            if not names <= context:
-                continue
-            for sentence in sentences_of(passage, rank):
-                own = set(terms(sentence.text))
-                weight = sum(
-                    vocab.idf(t) * (1.0 if t in own else 0.5 if t in context else 0.0)
-                    for t in wanted
-                )
-                support = weight / total if total else 0.0
-                typed = kind is None or bool(ANSWER_PATTERNS[kind].search(sentence.text))
-                scored.append(Evidence(sentence, support, typed))
-        return sorted(scored, key=lambda e: (-(e.support * (1.0 if e.typed else 0.6)),
-                                             e.sentence.rank, e.sentence.start))
+        for sentence, context in candidates:
+            own = set(terms(sentence.text))
+            weight = sum(
+                w * (1.0 if t in own else 0.5 if t in context else 0.0) for t, w in weights.items()
+            )
+            lexical = weight / total if total else 0.0
+            similarity = sentence.chunk.similarity
+            semantic = max(
+                0.0, (similarity - settings.semantic_floor) / (1.0 - settings.semantic_floor)
+            )
+            support = (1 - settings.semantic_weight) * lexical + settings.semantic_weight * semantic
+            typed = counts(sentence.text, nouns) if nouns else offers(kind, sentence.text, asked)
+            scored.append(Evidence(sentence, support, typed, lexical, semantic))
+        return sorted(
+            scored,
+            key=lambda e: (
+                -(e.support * (1.0 if e.typed else 0.6)),
+                e.sentence.rank,
+                e.sentence.start,
+            ),
+        )
 
-    def answer(self, question: str, passages: list[ScoredChunk],
-               articles: dict[str, dict[str, str]]) -> Answer:
-        """The answer text with [n] markers, or the refusal when the evidence is too weak."""
-        ranked = [e for e in self.evidence(question, passages) if e.typed]
-        if not ranked or ranked[0].support < self.settings.min_support:
-            return Answer(question=question, text=REFUSAL_TEXT, refused=True, passages=passages,
-                          answerer=self.name)
-        chosen = [ranked[0]]
-        for candidate in ranked[1:]:
-            if len(chosen) >= self.settings.max_answer_sentences:
-                break
-            if candidate.support >= max(self.settings.min_support, 0.8 * chosen[0].support) and (
-                all(_distinct(candidate.sentence, e.sentence) for e in chosen)
-            ):
-                chosen.append(candidate)
+    def answer(
+        self, question: str, passages: list[ScoredChunk], articles: dict[str, dict[str, str]]
+    ) -> Answer:
+        """The answer text with [n] markers, or the refusal when the evidence is too weak.
+
+        Each part of a compound question is answered from its own best sentence.
+        """
+        parts = split_question(question)
+        limit = self.settings.max_answer_sentences if len(parts) == 1 else 1
+        chosen: list[Evidence] = []
+        for part in parts:
+            ranked = [e for e in self.evidence(part, passages) if e.typed]
+            if not ranked or ranked[0].support < self.settings.min_support:
+                continue
+            picked = [ranked[0]]
+            for candidate in ranked[1 : limit * 4]:
+                if len(picked) >= limit:
+                    break
+                if candidate.support >= max(self.settings.min_support, 0.8 * picked[0].support):
+                    picked.append(candidate)
+            chosen.extend(
+                e for e in picked if all(_distinct(e.sentence, c.sentence) for c in chosen)
+            )
+        if not chosen:
+            return Answer(
+                question=question,
+                text=REFUSAL_TEXT,
+                refused=True,
+                passages=passages,
+                answerer=self.name,
+            )
         return compose(question, [e.sentence for e in chosen], passages, articles, self.name)
 
 
@@ -251,20 +420,38 @@ def _distinct(a: Sentence, b: Sentence) -> bool:
     return overlap < 0.6
 
 
-def compose(question: str, sentences: list[Sentence], passages: list[ScoredChunk],
-            articles: dict[str, dict[str, str]], answerer: str) -> Answer:
+def compose(
+    question: str,
+    sentences: list[Sentence],
+    passages: list[ScoredChunk],
+    articles: dict[str, dict[str, str]],
+    answerer: str,
+) -> Answer:
     """Sentences in reading order, each followed by its citation marker."""
     citations = []
     parts = []
     for n, sentence in enumerate(sentences, start=1):
         chunk = sentence.chunk.chunk
         meta = articles.get(chunk.source, {})
-        citations.append(Citation(
-            n=n, title=chunk.title, source=chunk.source, quote=sentence.text,
-            start=sentence.start, end=sentence.end,
-            publisher=meta.get("publisher", ""), date=meta.get("date", chunk.date),
-        ))
+        citations.append(
+            Citation(
+                n=n,
+                title=chunk.title,
+                source=chunk.source,
+                quote=sentence.text,
+                start=sentence.start,
+                end=sentence.end,
+                publisher=meta.get("publisher", ""),
+                date=meta.get("date", chunk.date),
+            )
+        )
         text = sentence.text
         parts.append(f"{text[:-1]} [{n}]{text[-1]}" if text[-1] in ".!?" else f"{text} [{n}]")
-    return Answer(question=question, text=" ".join(parts), refused=False, citations=citations,
-                  passages=passages, answerer=answerer)
+    return Answer(
+        question=question,
+        text=" ".join(parts),
+        refused=False,
+        citations=citations,
+        passages=passages,
+        answerer=answerer,
+    )

@@ -50,6 +50,37 @@ def build_parser() -> argparse.ArgumentParser:
         "--answerer", choices=["extractive", "local", "openai"], help="answer backend"
     )
     ask.set_defaults(handler=run_ask)
+
+    chat = commands.add_parser(
+        "chat", parents=[common], help="open the chat window in the browser (Gradio)",
+        description="Serve the chat window: cited answers, sources highlighted in their article, "
+        "follow-up questions, and an articles page to add or remove articles. Listens on "
+        "127.0.0.1 unless told otherwise; beyond localhost it needs credentials.",
+    )
+    chat.add_argument("--host", help="address to listen on (default: 127.0.0.1, or QA_HOST)")
+    chat.add_argument("--port", type=int, help="port (default: 7860, or QA_PORT)")
+    chat.add_argument("--auth", metavar="USER:PASSWORD",
+                      help="ask for these credentials (prefer QA_AUTH: arguments are visible to "
+                      "other users of the machine)")
+    chat.add_argument("--insecure-no-auth", action="store_true",
+                      help="allow listening beyond localhost with no credentials (logs a warning)")
+    chat.set_defaults(handler=run_chat)
+
+    evaluate = commands.add_parser(
+        "eval", parents=[common], help="run the question set and report accuracy, refusals, "
+        "citations, quote faithfulness, retrieval and latency",
+        description="Ask every question of the question file, score the answers in code (no LLM "
+        "judge), write evals/reports/<timestamp>.json, .md and .png, and exit 1 when a metric "
+        "is below the file's thresholds.",
+    )
+    evaluate.add_argument("--questions", type=Path, help="question file (default: "
+                          "evals/questions.yaml)")
+    evaluate.add_argument("--answerer", choices=["extractive", "local", "openai"],
+                          help="answer backend to evaluate")
+    evaluate.add_argument("--reports", type=Path, help="report folder (default: evals/reports)")
+    evaluate.add_argument("--compare", nargs=2, type=Path, metavar=("OLD.json", "NEW.json"),
+                          help="print what got better and worse between two reports, and stop")
+    evaluate.set_defaults(handler=run_eval)
     return parser
 
 
@@ -99,6 +130,30 @@ def run_ask(args: argparse.Namespace) -> int:
             print(render(engine.ask(question, top_k=args.top_k), as_json=args.json) + "\n")
         except ValueError as err:
             print(f"error: {err}", file=sys.stderr)
+
+
+def run_eval(args: argparse.Namespace) -> int:
+    from qa.evaluation import compare, format_summary, run_eval, write_report
+    from qa.settings import PROJECT_ROOT
+
+    if args.compare:
+        print(compare(*args.compare))
+        return 0
+    settings = settings_from(args, answerer=args.answerer)
+    report = run_eval(args.questions or PROJECT_ROOT / "evals/questions.yaml", settings)
+    path = write_report(report, args.reports or PROJECT_ROOT / "evals/reports")
+    print(format_summary(report))
+    print(f"report: {path} (.md, .png beside it)")
+    return 1 if report.failed_thresholds else 0
+
+
+def run_chat(args: argparse.Namespace) -> int:
+    from qa.ui import launch, parse_credentials
+
+    settings = settings_from(args, host=args.host, port=args.port, auth=args.auth)
+    auth = parse_credentials(settings.auth.get_secret_value()) if settings.auth else None
+    launch(settings, settings.host, settings.port, auth, insecure_no_auth=args.insecure_no_auth)
+    return 0
 
 
 def render(answer: Any, as_json: bool = False) -> str:

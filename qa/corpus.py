@@ -23,7 +23,9 @@ TEXT_SUFFIXES = {".txt", ".md", ".markdown"}
 HTML_SUFFIXES = {".html", ".htm"}
 JSONL_SUFFIXES = {".jsonl"}
 SUPPORTED_SUFFIXES = TEXT_SUFFIXES | HTML_SUFFIXES | JSONL_SUFFIXES
-NON_CONTENT_TAGS = "script, style, noscript, nav, header, footer, aside, form, iframe, svg, template"
+NON_CONTENT_TAGS = (
+    "script, style, noscript, nav, header, footer, aside, form, iframe, svg, template"
+)
 BLOCK_TAGS = "h1, h2, h3, h4, h5, h6, p, li, blockquote, pre, figcaption, td"
 
 

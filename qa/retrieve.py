@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import re
 from typing import Any
 
 from qa.embeddings import Embedder
@@ -11,6 +12,19 @@ from qa.store import Store
 from qa.types import Chunk, ScoredChunk
 
 log = logging.getLogger(__name__)
+
+PART_BOUNDARY = re.compile(
+    r",?\s+and\s+(?=(?:what|which|who|whom|whose|when|where|how|why)\b)|(?<=\?)\s+(?=\S)",
+    re.IGNORECASE,
+)
+
+
+def split_question(question: str) -> list[str]:
+    """A compound question ("Where is X, and who did Y?") as its parts; others unchanged."""
+    parts = [p.strip() for p in PART_BOUNDARY.split(question) if p and p.strip()]
+    if len(parts) < 2 or any(len(p.split()) < 3 for p in parts):
+        return [question]
+    return parts
 
 
 class HybridRetriever:
@@ -26,7 +40,7 @@ class HybridRetriever:
 
     def refresh(self) -> None:
         """Reload the chunk table and rebuild BM25 after the store changed."""
-        from llama_index.core.schema import TextNode
+        from llama_index.core.schema import BaseNode, TextNode
         from llama_index.retrievers.bm25 import BM25Retriever
 
         logging.getLogger("bm25s").setLevel(logging.WARNING)  # bm25s sets DEBUG on import
@@ -35,16 +49,18 @@ class HybridRetriever:
         if not self.chunks:
             self.bm25 = None
             return
-        nodes = [TextNode(id_=c.id, text=f"{c.title}\n{c.text}") for c in self.chunks.values()]
+        nodes: list[BaseNode] = [
+            TextNode(id_=c.id, text=f"{c.title}\n{c.text}") for c in self.chunks.values()
+        ]
         self.bm25 = BM25Retriever.from_defaults(
             nodes=nodes, similarity_top_k=min(self.settings.candidates, len(nodes))
         )
 
-    def dense(self, question: str, limit: int) -> list[str]:
-        """Chunk ids by cosine similarity to the question (committed chunks only)."""
+    def dense(self, question: str, limit: int) -> list[tuple[str, float]]:
+        """Chunk ids with their cosine similarity to the question (committed chunks only)."""
         vector = self.embedder.embed_query(question)
         hits = self.store.query(vector, limit + 10)
-        return [cid for cid, _ in hits if cid in self.chunks][:limit]
+        return [(cid, sim) for cid, sim in hits if cid in self.chunks][:limit]
 
     def sparse(self, question: str, limit: int) -> list[str]:
         """Chunk ids by BM25 score (zero-score chunks left out)."""
@@ -53,19 +69,34 @@ class HybridRetriever:
         return [n.node.node_id for n in self.bm25.retrieve(question) if (n.score or 0) > 0][:limit]
 
     def retrieve(self, question: str, top_k: int | None = None) -> list[ScoredChunk]:
-        """The top-k chunks by reciprocal rank fusion of the dense and BM25 rankings."""
+        """The top-k chunks by reciprocal rank fusion of the dense and BM25 rankings.
+
+        A compound question gets top-k chunks per part, interleaved, so each part has evidence.
+        """
         if not self.chunks:
             return []
         top_k = top_k or self.settings.top_k
+        rankings = [self._retrieve_one(part, top_k) for part in split_question(question)]
+        merged: dict[str, ScoredChunk] = {}
+        for rank in range(top_k):
+            for ranking in rankings:
+                if rank < len(ranking):
+                    merged.setdefault(ranking[rank].chunk.id, ranking[rank])
+        return list(merged.values())
+
+    def _retrieve_one(self, question: str, top_k: int) -> list[ScoredChunk]:
         limit = self.settings.candidates
         dense = self.dense(question, limit)
         sparse = self.sparse(question, limit)
         return fuse(self.chunks, dense, sparse, self.settings.rrf_k)[:top_k]
 
 
-def fuse(chunks: dict[str, Chunk], dense: list[str], sparse: list[str], k: int) -> list[ScoredChunk]:
+def fuse(
+    chunks: dict[str, Chunk], dense: list[tuple[str, float]], sparse: list[str], k: int
+) -> list[ScoredChunk]:
     """Reciprocal rank fusion: score = sum over rankings of 1 / (k + rank)."""
-    dense_rank = {cid: rank for rank, cid in enumerate(dense, start=1)}
+    similarity = dict(dense)
+    dense_rank = {cid: rank for rank, (cid, _) in enumerate(dense, start=1)}
     sparse_rank = {cid: rank for rank, cid in enumerate(sparse, start=1)}
     scored = [
         ScoredChunk(
@@ -73,6 +104,7 @@ def fuse(chunks: dict[str, Chunk], dense: list[str], sparse: list[str], k: int) 
             score=sum(1.0 / (k + r) for r in (dense_rank.get(cid), sparse_rank.get(cid)) if r),
             dense_rank=dense_rank.get(cid),
             bm25_rank=sparse_rank.get(cid),
+            similarity=similarity.get(cid, 0.0),
         )
         for cid in dense_rank.keys() | sparse_rank.keys()
     ]

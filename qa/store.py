@@ -136,7 +136,8 @@ class Store:
         found = self.chunks.query(
             query_embeddings=[vector], n_results=min(n_results, total), include=["distances"]
         )
-        return [(cid, 1.0 - dist) for cid, dist in zip(found["ids"][0], found["distances"][0])]
+        pairs = zip(found["ids"][0], found["distances"][0], strict=True)
+        return [(cid, 1.0 - dist) for cid, dist in pairs]
 
     def sync(
         self,
@@ -174,10 +175,15 @@ class Store:
         self.articles.delete(ids=sources)
         self.chunks.delete(where={"source": {"$in": sources}})
 
-    def _write(self, planned: list[tuple[Article, str]], report: SyncReport, progress: bool) -> None:
+    def _write(
+        self, planned: list[tuple[Article, str]], report: SyncReport, progress: bool
+    ) -> None:
         present = self._present_ids([key for _, key in planned])
         bar = tqdm(
-            total=len(planned), unit="article", desc="Ingesting", disable=not progress,
+            total=len(planned),
+            unit="article",
+            desc="Ingesting",
+            disable=not progress,
             leave=False,
         )
         with bar:
@@ -213,10 +219,13 @@ class Store:
         return present
 
     def _drop_uncommitted(self) -> None:
-        """Delete chunks that no article record names (old versions, a killed ingest's leftovers)."""
+        """Delete chunks no article record names (old versions, a killed ingest's leftovers)."""
         keys = {r.key for r in self.records().values()}
-        stale = [cid for cid, meta, _ in self._pages(self.chunks, ["metadatas"])
-                 if meta["key"] not in keys]
+        stale = [
+            cid
+            for cid, meta, _ in self._pages(self.chunks, ["metadatas"])
+            if meta["key"] not in keys
+        ]
         for begin in range(0, len(stale), READ_PAGE):
             self.chunks.delete(ids=stale[begin : begin + READ_PAGE])
         if stale:
@@ -231,7 +240,7 @@ class Store:
             if not ids:
                 return
             docs = page.get("documents") or [None] * len(ids)
-            yield from zip(ids, page["metadatas"], docs)
+            yield from zip(ids, page["metadatas"], docs, strict=True)
             offset += len(ids)
 
 

@@ -39,6 +39,8 @@ class ScoredChunk:
     score: float
     dense_rank: int | None = None
     bm25_rank: int | None = None
+    similarity: float = 0.0
+    """Cosine similarity of the chunk to the question under the embedding model (0 if unseen)."""
 
 
 @dataclass(frozen=True)
