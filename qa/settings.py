@@ -56,24 +56,33 @@ class Settings(BaseSettings):
     rrf_k: int = Field(60, ge=1, description="Reciprocal rank fusion constant.")
 
     min_support: float = Field(
-        0.37,
+        0.2,
         ge=0.0,
         le=1.0,
-        description="Support the best sentence must reach, else the answer is a refusal. Support "
-        "mixes the share of the question's words (weighted by rarity) the sentence holds and its "
-        "passage's embedding similarity to the question; calibrated on evals/questions.yaml.",
+        description="Support the best sentence must reach, else the answer is a refusal "
+        "(calibrated on evals/questions.yaml: answers and refusals hold from 0.14 to 0.24).",
     )
-    semantic_weight: float = Field(
-        0.5,
+    lexical_weight: float = Field(
+        0.43,
         ge=0.0,
-        le=1.0,
-        description="Weight of the passage's embedding similarity in a sentence's support.",
+        description="Weight, in a sentence's support, of the share of the question's words "
+        "(weighted by rarity) that the sentence or its passage holds.",
     )
-    semantic_floor: float = Field(
-        0.3,
+    sentence_weight: float = Field(
+        0.21,
         ge=0.0,
-        lt=1.0,
-        description="Embedding similarity that counts as none (unrelated passages score below).",
+        description="Weight of the sentence's word-vector similarity to the question (WordLlama).",
+    )
+    passage_weight: float = Field(
+        0.36,
+        ge=0.0,
+        description="Weight of the passage's embedding similarity to the question (MiniLM).",
+    )
+    sentence_floor: float = Field(
+        0.3, ge=0.0, lt=1.0, description="Word-vector similarity that counts as none."
+    )
+    passage_floor: float = Field(
+        0.4, ge=0.0, lt=1.0, description="Passage embedding similarity that counts as none."
     )
     max_answer_sentences: int = Field(2, ge=1, description="Sentences in an extractive answer.")
     max_question_chars: int = Field(
