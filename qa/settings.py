@@ -131,7 +131,7 @@ class Settings(BaseSettings):
         "evidence first); fewer keep a small model focused and fast.",
     )
     llm_min_support: float = Field(
-        0.6,
+        0.75,
         ge=0.0,
         le=1.0,
         description="Share of a generated sentence's informative words that must occur in the "
