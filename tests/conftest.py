@@ -1,0 +1,113 @@
+"""Shared fixture of the chat-window tests: one real `qa chat` server over a temporary corpus.
+
+The server runs in its own process group and is stopped (group and all) when the session ends,
+also after a failure. It starts once for the browser and the concurrency tests: startup (Gradio's
+import and the first ingest) is most of their time.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+QA = Path(sys.executable).parent / "qa"
+START_TIMEOUT_S = 180.0
+
+INJECTION_TITLE = 'Zanzibar <b>clove</b> exports <img src=x onerror="window.__pwned=1">'
+INJECTION_ARTICLE = f"""---
+title: '{INJECTION_TITLE}'
+publisher: Island <i>Times</i>
+date: 2024-03-02
+---
+Zanzibar clove exports rose sharply this season, the trade ministry said on Friday.
+
+Zanzibar exported 8,200 tonnes of cloves in 2023 <script>window.__pwned=1</script> according to \
+the Zanzibar State Trading Corporation.
+
+Farmers in Pemba said a late rain <img src=x onerror="window.__pwned=1"> delayed the harvest by \
+two weeks.
+"""
+"""An article whose title and text hold HTML and script that must show as text, never run."""
+
+
+@dataclass(frozen=True)
+class ChatServer:
+    url: str
+    corpus: Path
+    log: Path
+
+    def log_tail(self) -> str:
+        return self.log.read_text(errors="replace")[-3000:]
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def wait_until_up(url: str, process: subprocess.Popen[bytes], log: Path) -> None:
+    deadline = time.monotonic() + START_TIMEOUT_S
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError(f"qa chat exited with {process.returncode}:\n{log.read_text()}")
+        try:
+            with urllib.request.urlopen(url, timeout=2) as reply:
+                if reply.status == 200:
+                    return
+        except (urllib.error.URLError, OSError):
+            pass
+        time.sleep(0.5)
+    raise RuntimeError(f"qa chat did not answer within {START_TIMEOUT_S:.0f} s:\n{log.read_text()}")
+
+
+def stop(process: subprocess.Popen[bytes]) -> None:
+    """Terminate the server's whole process group; kill it if it lingers."""
+    if process.poll() is not None:
+        return
+    os.killpg(process.pid, signal.SIGTERM)
+    try:
+        process.wait(timeout=15)
+    except subprocess.TimeoutExpired:
+        os.killpg(process.pid, signal.SIGKILL)
+        process.wait(timeout=15)
+
+
+@pytest.fixture(scope="session")
+def chat_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ChatServer]:
+    """`qa chat` on a free port, over copies of corpus/*.md plus the script-injection article."""
+    root = tmp_path_factory.mktemp("chat")
+    corpus = root / "corpus"
+    corpus.mkdir()
+    for path in sorted((PROJECT_ROOT / "corpus").glob("*.md")):
+        shutil.copy(path, corpus / path.name)
+    (corpus / "zanzibar-cloves.md").write_text(INJECTION_ARTICLE, encoding="utf-8")
+    env = {k: v for k, v in os.environ.items() if k not in {"QA_AUTH", "QA_HOST", "QA_PORT"}}
+    env["QA_STORE_DIR"] = str(root / "store")
+    env["GRADIO_TEMP_DIR"] = str(root / "gradio")
+    port = free_port()
+    log = root / "server.log"
+    with log.open("wb") as out:
+        process = subprocess.Popen(
+            [str(QA), "chat", "--port", str(port), "--corpus", str(corpus)],
+            env=env, stdout=out, stderr=subprocess.STDOUT, start_new_session=True,
+        )
+    try:
+        url = f"http://127.0.0.1:{port}/"
+        wait_until_up(url, process, log)
+        yield ChatServer(url=url, corpus=corpus, log=log)
+    finally:
+        stop(process)
