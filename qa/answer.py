@@ -433,7 +433,7 @@ class ExtractiveAnswerer:
             for candidate in ranked[1 : limit * 4]:
                 if len(picked) >= limit:
                     break
-                if candidate.support >= max(self.settings.min_support, 0.8 * picked[0].support):
+                if candidate.support >= max(self.settings.min_support, 0.9 * picked[0].support):
                     picked.append(candidate)
             chosen.extend(
                 e for e in picked if all(_distinct(e.sentence, c.sentence) for c in chosen)

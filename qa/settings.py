@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import hashlib
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field, SecretStr
+from pydantic import Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
@@ -20,7 +21,9 @@ class Settings(BaseSettings):
         PROJECT_ROOT / "corpus", description="Folder of articles (.txt, .md, .html, .jsonl)."
     )
     store_dir: Path = Field(
-        PROJECT_ROOT / "store", description="Folder of the embedded Chroma store."
+        PROJECT_ROOT / "store",
+        description="Folder of the embedded Chroma store. When only the corpus is given, each "
+        "corpus gets its own store under store/, so switching corpora never rebuilds the default.",
     )
     chroma_url: str | None = Field(
         None, description="URL of a Chroma server (e.g. http://127.0.0.1:8000); unset = embedded."
@@ -41,6 +44,12 @@ class Settings(BaseSettings):
         256, ge=16, description="Word pieces the embedder reads per passage (MiniLM's limit)."
     )
 
+    ingest_batch_chars: int = Field(
+        200_000,
+        ge=1,
+        description="Article text embedded and committed per step of an ingest; an interrupted "
+        "ingest loses at most one step.",
+    )
     chunk_size: int = Field(
         192, ge=32, description="Chunk size in tiktoken tokens; fits MiniLM's 256 word pieces."
     )
@@ -152,3 +161,15 @@ class Settings(BaseSettings):
     chat_concurrency: int = Field(
         4, ge=1, description="Questions the chat window answers at the same time."
     )
+
+    @model_validator(mode="after")
+    def _store_per_corpus(self) -> Settings:
+        """A corpus other than the bundled one, with no store named, gets a store of its own."""
+        default_corpus = PROJECT_ROOT / "corpus"
+        if "store_dir" not in self.model_fields_set and self.corpus_dir.resolve() != default_corpus:
+            corpus = self.corpus_dir.resolve()
+            digest = hashlib.sha256(str(corpus).encode()).hexdigest()[:10]
+            object.__setattr__(
+                self, "store_dir", PROJECT_ROOT / "store" / f"{corpus.name}-{digest}"
+            )
+        return self

@@ -25,7 +25,6 @@ from qa.types import Article, Chunk
 
 log = logging.getLogger(__name__)
 
-WRITE_BATCH_CHUNKS = 256
 READ_PAGE = 5000
 
 
@@ -187,7 +186,8 @@ class Store:
             leave=False,
         )
         with bar:
-            for group in _groups(planned):
+            done = 0
+            for group in _groups(planned, self.settings.ingest_batch_chars):
                 pending: list[Chunk] = []
                 commits: list[tuple[Article, str, int]] = []
                 for article, key in group:
@@ -210,6 +210,8 @@ class Store:
                     metadatas=[_article_meta(a, key, n) for a, key, n in commits],
                 )
                 bar.update(len(group))
+                done += len(group)
+                log.info("Committed %d of %d articles", done, len(planned))
 
     def _present_ids(self, keys: list[str]) -> set[str]:
         present: set[str] = set()
@@ -244,11 +246,10 @@ class Store:
             offset += len(ids)
 
 
-def _groups(planned: list[tuple[Article, str]]) -> Iterator[list[tuple[Article, str]]]:
-    """Articles in groups of about `WRITE_BATCH_CHUNKS` chunks' worth of text, for batching."""
+def _groups(planned: list[tuple[Article, str]], budget: int) -> Iterator[list[tuple[Article, str]]]:
+    """Articles in groups of about `budget` characters: one embedding batch and commit each."""
     group: list[tuple[Article, str]] = []
     size = 0
-    budget = WRITE_BATCH_CHUNKS * 800
     for item in planned:
         group.append(item)
         size += len(item[0].text)

@@ -1,0 +1,139 @@
+"""Answers on the seed corpus: the right passage, exact quotes, refusals decided in code."""
+
+from __future__ import annotations
+
+import re
+import shutil
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from qa import ask
+from qa.answer import REFUSAL_TEXT
+from qa.corpus import load_corpus
+from qa.pipeline import Engine, engine_for
+from qa.settings import PROJECT_ROOT, Settings
+
+ANADOLU = "anadolu-us-kenya-sign-defense-cooperation-pact.md"
+
+
+@pytest.fixture(scope="module")
+def seed(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Settings]:
+    root = tmp_path_factory.mktemp("seed")
+    shutil.copytree(PROJECT_ROOT / "corpus", root / "corpus")
+    yield Settings(corpus_dir=root / "corpus", store_dir=root / "store")
+
+
+@pytest.fixture(scope="module")
+def engine(seed: Settings) -> Engine:
+    return engine_for(seed)
+
+
+@pytest.fixture(scope="module")
+def texts(seed: Settings) -> dict[str, str]:
+    return {a.source: a.text for a in load_corpus(seed.corpus_dir).articles}
+
+
+def test_where_us_forces_are_hosted_is_manda_bay_from_anadolu(engine: Engine) -> None:
+    answer = engine.ask("Where in Kenya are U.S. forces hosted?")
+    assert not answer.refused
+    assert "Manda Bay" in answer.text
+    assert answer.citations[0].source == ANADOLU
+    assert answer.citations[0].publisher == "Anadolu Agency"
+
+
+def test_how_much_the_us_pledged_is_an_amount(engine: Engine) -> None:
+    answer = engine.ask("How much did the US pledge for the Haiti mission?")
+    assert "$100 million" in answer.text or "Sh14.5 billion" in answer.text
+
+
+def test_who_signed_the_framework_names_both_ministers(engine: Engine) -> None:
+    answer = engine.ask("Who signed the defence framework?")
+    assert "Austin" in answer.text and ("Aden" in answer.text or "Duale" in answer.text)
+
+
+def test_a_compound_question_is_answered_from_two_articles(engine: Engine) -> None:
+    answer = engine.ask(
+        "Which US defense secretary did Aden Duale meet at the Pentagon, and which UK minister "
+        "did he host in Nairobi?"
+    )
+    assert "Austin" in answer.text and "Heapey" in answer.text
+    assert len({c.source for c in answer.citations}) == 2
+
+
+@pytest.mark.parametrize(
+    "question",
+    [
+        "What is the price of bitcoin?",
+        "Who won the 2022 World Cup?",
+        "How many British troops are stationed at BATUK?",
+        "How many US soldiers were deployed to Haiti?",
+    ],
+)
+def test_questions_the_corpus_cannot_answer_are_refused_without_citations(
+    engine: Engine, question: str
+) -> None:
+    answer = engine.ask(question)
+    assert answer.refused and answer.text == REFUSAL_TEXT and answer.citations == []
+
+
+@pytest.mark.parametrize(
+    "question",
+    [
+        "Where in Kenya are U.S. forces hosted?",
+        "How much did the US pledge for the Haiti mission?",
+        "When did KDF troops go to Somalia?",
+        "Who was the Department of Defense spokesman?",
+        "Which Somali town was hit by a truck bombing?",
+        "What does the framework emphasise?",
+    ],
+)
+def test_every_quote_is_the_article_text_at_its_offsets_and_markers_match(
+    engine: Engine, texts: dict[str, str], question: str
+) -> None:
+    answer = engine.ask(question)
+    assert answer.citations
+    for citation in answer.citations:
+        assert texts[citation.source][citation.start : citation.end] == citation.quote
+        assert engine.article_text(citation.source) == texts[citation.source]
+    markers = [int(n) for n in re.findall(r"\[(\d+)\]", answer.text)]
+    assert markers == [c.n for c in answer.citations] == list(range(1, len(markers) + 1))
+
+
+@pytest.mark.parametrize(
+    ("question", "message"),
+    [
+        ("", "empty"),
+        ("   \n\t ", "empty"),
+        ("?!?", "no words"),
+        ("why " * 400, "limit"),
+        (None, "must be text"),
+    ],
+)
+def test_bad_questions_raise_a_value_error_that_says_why(
+    engine: Engine, question: object, message: str
+) -> None:
+    with pytest.raises(ValueError, match=message):
+        engine.ask(question)  # type: ignore[arg-type]
+
+
+def test_ask_builds_the_store_itself_and_a_second_call_reloads_nothing(tmp_path: Path) -> None:
+    shutil.copytree(PROJECT_ROOT / "corpus", tmp_path / "corpus")
+    first = ask(
+        "Where in Kenya are U.S. forces hosted?",
+        corpus=tmp_path / "corpus",
+        store=tmp_path / "store",
+        top_k=3,
+    )
+    assert "Manda Bay" in first.text and len(first.passages) <= 3
+    engine = engine_for(Settings(corpus_dir=tmp_path / "corpus", store_dir=tmp_path / "store"))
+    retriever = engine.retriever
+    second = ask(
+        "Where in Kenya are U.S. forces hosted?",
+        corpus=tmp_path / "corpus",
+        store=tmp_path / "store",
+        top_k=3,
+    )
+    assert engine.retriever is retriever
+    assert second.text == first.text

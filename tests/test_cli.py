@@ -1,0 +1,99 @@
+"""The `qa` command as a person uses it: real processes, exit codes, messages without tracebacks."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from qa.settings import PROJECT_ROOT
+
+QA = Path(sys.executable).parent / "qa"
+QUESTION = "Where in Kenya are U.S. forces hosted?"
+
+
+def run(
+    *args: str, env: dict[str, str] | None = None, prefix: tuple[str, ...] = ()
+) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [*prefix, str(QA), *args], capture_output=True, text=True, timeout=300, env=env
+    )
+
+
+@pytest.fixture(scope="module")
+def corpus_and_store(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
+    root = tmp_path_factory.mktemp("cli")
+    shutil.copytree(PROJECT_ROOT / "corpus", root / "corpus")
+    result = run("ingest", "--corpus", str(root / "corpus"), "--store", str(root / "store"))
+    assert result.returncode == 0, result.stderr
+    assert "5 added" in result.stdout
+    return root / "corpus", root / "store"
+
+
+def where(paths: tuple[Path, Path]) -> list[str]:
+    return ["--corpus", str(paths[0]), "--store", str(paths[1])]
+
+
+def test_help_explains_every_command() -> None:
+    result = run("--help")
+    assert result.returncode == 0
+    for command in ("ingest", "ask", "eval", "chat"):
+        assert command in result.stdout
+    assert "--json" in run("ask", "--help").stdout
+
+
+def test_ask_prints_the_answer_then_numbered_sources(corpus_and_store: tuple[Path, Path]) -> None:
+    result = run("ask", QUESTION, *where(corpus_and_store))
+    assert result.returncode == 0, result.stderr
+    answer, sources = result.stdout.split("\nSources:\n")
+    assert "Manda Bay" in answer and "[1]" in answer
+    assert sources.startswith("[1] U.S. defense secretary, Kenyan counterpart sign defense")
+    assert "“Austin also expressed his gratitude to Kenya for hosting U.S. forces" in sources
+
+
+def test_ask_json_is_machine_readable(corpus_and_store: tuple[Path, Path]) -> None:
+    result = run("ask", QUESTION, "--json", *where(corpus_and_store))
+    data = json.loads(result.stdout)
+    assert data["refused"] is False
+    citation = data["citations"][0]
+    assert {"n", "title", "source", "quote", "start", "end"} <= citation.keys()
+
+
+def test_reingest_reports_nothing_embedded(corpus_and_store: tuple[Path, Path]) -> None:
+    result = run("ingest", *where(corpus_and_store))
+    assert "5 unchanged; 0 passages embedded" in result.stdout
+
+
+@pytest.mark.parametrize(("question", "message"), [("   ", "empty"), ("x" * 5000, "limit")])
+def test_a_bad_question_exits_2_with_a_message_and_no_traceback(
+    corpus_and_store: tuple[Path, Path], question: str, message: str
+) -> None:
+    result = run("ask", question, *where(corpus_and_store))
+    assert result.returncode == 2
+    assert message in result.stderr and "Traceback" not in result.stderr
+
+
+def test_a_missing_corpus_folder_is_named(tmp_path: Path) -> None:
+    result = run("ingest", "--corpus", str(tmp_path / "nowhere"), "--store", str(tmp_path / "s"))
+    assert result.returncode == 2
+    assert str(tmp_path / "nowhere") in result.stderr and "Traceback" not in result.stderr
+
+
+def test_an_unreachable_chroma_server_is_named(corpus_and_store: tuple[Path, Path]) -> None:
+    result = run(
+        "ask", QUESTION, "--corpus", str(corpus_and_store[0]), "--chroma-url", "http://127.0.0.1:9"
+    )
+    assert result.returncode == 2
+    assert "http://127.0.0.1:9" in result.stderr and "Traceback" not in result.stderr
+
+
+def test_ask_works_with_the_network_unplugged(corpus_and_store: tuple[Path, Path]) -> None:
+    if subprocess.run(["unshare", "-n", "true"], capture_output=True).returncode != 0:
+        pytest.skip("unshare -n is not permitted here")
+    result = run("ask", QUESTION, *where(corpus_and_store), prefix=("unshare", "-n"))
+    assert result.returncode == 0, result.stderr
+    assert "Manda Bay" in result.stdout and "Anadolu Agency" in result.stdout

@@ -1,0 +1,147 @@
+"""The store follows the corpus by content hash, with a real embedded Chroma in a temp folder."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from qa.errors import CorpusError
+from qa.pipeline import Engine
+from qa.settings import PROJECT_ROOT, Settings
+
+QA = Path(sys.executable).parent / "qa"
+
+
+def copy_seed(folder: Path) -> Path:
+    folder.mkdir(parents=True, exist_ok=True)
+    for path in sorted((PROJECT_ROOT / "corpus").glob("*.md")):
+        shutil.copy(path, folder / path.name)
+    return folder
+
+
+def stored_chunk_ids(engine: Engine) -> set[str]:
+    return set(engine.store.chunks.get(include=[])["ids"])
+
+
+def assert_consistent(engine: Engine) -> None:
+    """Every committed article has exactly its chunks, and no other chunk is stored."""
+    records = engine.store.records()
+    expected = {f"{r.key}:{i}" for r in records.values() for i in range(r.n_chunks)}
+    assert stored_chunk_ids(engine) == expected
+
+
+@pytest.fixture()
+def settings(tmp_path: Path) -> Settings:
+    return Settings(corpus_dir=copy_seed(tmp_path / "corpus"), store_dir=tmp_path / "store")
+
+
+def test_reingesting_an_unchanged_corpus_embeds_and_writes_nothing(settings: Settings) -> None:
+    first = Engine(settings).ingest(progress=False)
+    assert len(first.added) == 5 and first.embedded > 0
+    engine = Engine(settings)
+    before = stored_chunk_ids(engine)
+    again = engine.ingest(progress=False)
+    assert again.embedded == 0 and not again.changed and again.unchanged == 5
+    assert stored_chunk_ids(engine) == before
+    assert_consistent(engine)
+
+
+def test_an_edited_article_has_its_chunks_replaced(settings: Settings) -> None:
+    engine = Engine(settings)
+    engine.ingest(progress=False)
+    path = settings.corpus_dir / "duale-heapey-kenya-uk-security-talks.md"
+    old_key = engine.store.records()[path.name].key
+    path.write_text(
+        path.read_text(encoding="utf-8")
+        + "\nThe ministers agreed to meet again in Mombasa in May.\n",
+        encoding="utf-8",
+    )
+    report = engine.ingest(progress=False)
+    assert report.updated == [path.name] and not report.added and not report.removed
+    assert engine.store.records()[path.name].key != old_key
+    assert not any(cid.startswith(old_key) for cid in stored_chunk_ids(engine))
+    assert_consistent(engine)
+    answer = engine.ask("Where will the ministers meet again in May?")
+    assert "Mombasa" in answer.text and answer.citations[0].source == path.name
+
+
+def test_a_removed_article_has_its_chunks_deleted(settings: Settings) -> None:
+    engine = Engine(settings)
+    engine.ingest(progress=False)
+    gone = "anadolu-us-kenya-sign-defense-cooperation-pact.md"
+    key = engine.store.records()[gone].key
+    (settings.corpus_dir / gone).unlink()
+    report = engine.ingest(progress=False)
+    assert report.removed == [gone] and report.embedded == 0
+    assert gone not in engine.store.records()
+    assert not any(cid.startswith(key) for cid in stored_chunk_ids(engine))
+    answer = engine.ask("Where in Kenya are U.S. forces hosted?")
+    assert all(c.source != gone for c in answer.citations)
+
+
+def test_a_bad_file_is_skipped_and_the_rest_ingested(settings: Settings) -> None:
+    (settings.corpus_dir / "scan.txt").write_bytes(b"\xff\xfe\x00\x01binary")
+    report = Engine(settings).ingest(progress=False)
+    assert len(report.added) == 5
+    assert [name for name, _ in report.skipped] == ["scan.txt"]
+
+
+def test_a_corpus_with_no_readable_article_is_an_error(tmp_path: Path) -> None:
+    (tmp_path / "corpus").mkdir()
+    (tmp_path / "corpus" / "empty.txt").write_text("")
+    settings = Settings(corpus_dir=tmp_path / "corpus", store_dir=tmp_path / "store")
+    with pytest.raises(CorpusError, match="No readable articles"):
+        Engine(settings).ingest(progress=False)
+
+
+def test_a_killed_ingest_leaves_a_store_that_answers_and_the_next_ingest_completes(
+    tmp_path: Path,
+) -> None:
+    corpus = copy_seed(tmp_path / "corpus")
+    filler = (
+        (PROJECT_ROOT / "corpus" / "kenya-us-defence-framework-haiti-support.md")
+        .read_text(encoding="utf-8")
+        .split("---\n", 2)[2]
+    )
+    for n in range(24):
+        (corpus / f"wire-{n:02d}.md").write_text(
+            f"---\ntitle: Wire story {n}\n---\nWire story number {n}.\n{filler}", encoding="utf-8"
+        )
+    store = tmp_path / "store"
+    env = {**os.environ, "QA_STORE_DIR": str(store), "QA_INGEST_BATCH_CHARS": "8000"}
+    process = subprocess.Popen(
+        [str(QA), "ingest", "--corpus", str(corpus), "-v"],
+        env=env,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    assert process.stderr is not None
+    for line in process.stderr:
+        if "Committed" in line:
+            break
+    process.send_signal(signal.SIGKILL)
+    process.wait(timeout=30)
+    assert process.returncode == -signal.SIGKILL
+
+    settings = Settings(corpus_dir=corpus, store_dir=store, ingest_batch_chars=8000)
+    interrupted = Engine(settings)
+    committed = interrupted.store.records()
+    assert 0 < len(committed) < 29
+    interrupted._load_indexes()
+    answer = interrupted.ask("What will the US support for the Haiti mission include?")
+    assert answer.citations and all(c.source in committed for c in answer.citations)
+
+    report = Engine(settings).ingest(progress=False)
+    total_chunks = sum(r.n_chunks for r in Engine(settings).store.records().values())
+    assert len(report.added) == 29 - len(committed)
+    assert report.embedded < total_chunks
+    finished = Engine(settings)
+    assert len(finished.store.records()) == 29
+    assert_consistent(finished)
+    assert Engine(settings).ingest(progress=False).embedded == 0
