@@ -392,7 +392,7 @@ def build_app(engine: Engine) -> gr.Blocks:
                     gr.Markdown("#### Upload files\n.txt, .md, .html or .jsonl (one article a "
                                 "line), UTF-8")
                     upload = gr.File(file_count="multiple", file_types=FILE_TYPES,
-                                     type="filepath", label="Article files")
+                                     type="filepath", label="Article files", elem_id="qa-upload")
                     add_files = gr.Button("Add files", elem_id="qa-upload-add")
                     gr.Markdown("#### Remove an article")
                     chosen = gr.Dropdown(choices=article_choices(engine), value=None,

@@ -17,6 +17,7 @@ import time
 import urllib.error
 import urllib.request
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -86,24 +87,30 @@ def stop(process: subprocess.Popen[bytes]) -> None:
         process.wait(timeout=15)
 
 
-@pytest.fixture(scope="session")
-def chat_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ChatServer]:
-    """`qa chat` on a free port, over copies of corpus/*.md plus the script-injection article."""
-    root = tmp_path_factory.mktemp("chat")
+def make_corpus(root: Path) -> Path:
+    """Copies of corpus/*.md plus the script-injection article, in `root/corpus`."""
     corpus = root / "corpus"
     corpus.mkdir()
     for path in sorted((PROJECT_ROOT / "corpus").glob("*.md")):
         shutil.copy(path, corpus / path.name)
     (corpus / "zanzibar-cloves.md").write_text(INJECTION_ARTICLE, encoding="utf-8")
-    env = {k: v for k, v in os.environ.items() if k not in {"QA_AUTH", "QA_HOST", "QA_PORT"}}
-    env["QA_STORE_DIR"] = str(root / "store")
-    env["GRADIO_TEMP_DIR"] = str(root / "gradio")
+    return corpus
+
+
+@contextmanager
+def running_chat(root: Path, *args: str, env: dict[str, str] | None = None,
+                 host: str = "127.0.0.1") -> Iterator[ChatServer]:
+    """`qa chat` on a free port over a fresh corpus and store in `root`, stopped on exit."""
+    corpus = make_corpus(root)
+    clean = {k: v for k, v in os.environ.items() if k not in {"QA_AUTH", "QA_HOST", "QA_PORT"}}
+    clean |= {"QA_STORE_DIR": str(root / "store"), "GRADIO_TEMP_DIR": str(root / "gradio")}
     port = free_port()
     log = root / "server.log"
+    command = [str(QA), "chat", "--host", host, "--port", str(port), "--corpus", str(corpus)]
     with log.open("wb") as out:
         process = subprocess.Popen(
-            [str(QA), "chat", "--port", str(port), "--corpus", str(corpus)],
-            env=env, stdout=out, stderr=subprocess.STDOUT, start_new_session=True,
+            [*command, *args], env=clean | (env or {}), stdout=out, stderr=subprocess.STDOUT,
+            start_new_session=True,
         )
     try:
         url = f"http://127.0.0.1:{port}/"
@@ -111,3 +118,10 @@ def chat_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ChatServer
         yield ChatServer(url=url, corpus=corpus, log=log)
     finally:
         stop(process)
+
+
+@pytest.fixture(scope="session")
+def chat_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ChatServer]:
+    """The chat window on 127.0.0.1, shared by the browser and concurrency tests."""
+    with running_chat(tmp_path_factory.mktemp("chat")) as server:
+        yield server

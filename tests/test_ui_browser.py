@@ -1,17 +1,33 @@
-"""The chat window in a real headless chromium (Debian's), driven by Playwright for Python.
+"""The chat window from outside: in a real headless chromium, and at its door (credentials).
 
-Each test opens its own browser tab (its own conversation) on the server of `chat_server`, saves
-a screenshot in its temporary folder, and checks that the page fetched nothing from the network.
+Each browser test opens its own tab (its own conversation) on the server of `chat_server`, with
+Debian's chromium driven by Playwright for Python; it saves a screenshot in its temporary folder
+and checks that the page fetched nothing from the network.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import logging
+import os
+import subprocess
+import urllib.error
+import urllib.parse
+import urllib.request
+from collections.abc import Callable, Iterator
+from http.cookiejar import CookieJar
 from pathlib import Path
 
 import pytest
-from conftest import INJECTION_TITLE, ChatServer
-from playwright.sync_api import Browser, Locator, Page, Playwright, expect, sync_playwright
+from conftest import INJECTION_TITLE, QA, ChatServer, free_port, make_corpus, running_chat
+from playwright.sync_api import (
+    Browser,
+    Locator,
+    Page,
+    Playwright,
+    Request,
+    expect,
+    sync_playwright,
+)
 
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = [
@@ -27,12 +43,15 @@ SIGNING_TITLES = (
 """The articles that tell of the Kenya-US defence framework signed in September 2023."""
 ANSWER_TIMEOUT_MS = 60_000
 
-pytestmark = [
-    pytest.mark.browser,
-    pytest.mark.skipif(not CHROMIUM.exists(),
-                       reason="needs Debian's chromium at /usr/bin/chromium (apt-get install "
-                       "chromium); Playwright must not download a browser"),
-]
+needs_chromium = pytest.mark.skipif(
+    not CHROMIUM.exists(),
+    reason="needs Debian's chromium at /usr/bin/chromium (apt-get install chromium); Playwright "
+    "must not download a browser",
+)
+
+
+def browser_test(test: Callable[..., None]) -> Callable[..., None]:
+    return pytest.mark.browser(needs_chromium(test))
 
 
 class Window:
@@ -44,10 +63,9 @@ class Window:
         self.offsite: list[str] = []
         page.on("request", self._record)
 
-    def _record(self, request: object) -> None:
-        url = str(getattr(request, "url", ""))
-        if not url.startswith((self.server.url, "data:", "blob:")):
-            self.offsite.append(url)
+    def _record(self, request: Request) -> None:
+        if not request.url.startswith((self.server.url, "data:", "blob:")):
+            self.offsite.append(request.url)
 
     def open(self) -> None:
         self.page.goto(self.server.url)
@@ -108,6 +126,7 @@ def source_titled(reply: Locator, title: str) -> Locator:
     return reply.locator(".qa-source").filter(has_text=title)
 
 
+@browser_test
 def test_answer_cites_and_highlights_the_quote(window: Window, tmp_path: Path) -> None:
     reply = window.send("Where in Kenya are U.S. forces hosted?")
     expect(reply.locator(".qa-answer")).to_contain_text("[1]")
@@ -125,6 +144,7 @@ def test_answer_cites_and_highlights_the_quote(window: Window, tmp_path: Path) -
     window.shot(tmp_path / "answer.png")
 
 
+@browser_test
 def test_start_screen_example_question_is_answered(window: Window, tmp_path: Path) -> None:
     expect(window.page.get_by_text("Ask the newsdesk")).to_be_visible()
     window.shot(tmp_path / "start.png")
@@ -133,6 +153,7 @@ def test_start_screen_example_question_is_answered(window: Window, tmp_path: Pat
     expect(window.replies.last).to_contain_text("Manda Bay")
 
 
+@browser_test
 def test_refusal_reads_as_a_refusal(window: Window, tmp_path: Path) -> None:
     reply = window.send("What is the price of bitcoin?")
     expect(reply).to_have_class("qa-reply qa-refusal")
@@ -141,6 +162,7 @@ def test_refusal_reads_as_a_refusal(window: Window, tmp_path: Path) -> None:
     window.shot(tmp_path / "refusal.png")
 
 
+@browser_test
 def test_article_html_and_script_show_as_text(window: Window, tmp_path: Path) -> None:
     reply = window.send("How many tonnes of cloves did Zanzibar export?")
     source = source_titled(reply, "Zanzibar")
@@ -160,6 +182,7 @@ def test_article_html_and_script_show_as_text(window: Window, tmp_path: Path) ->
     assert injected.count() == 0
 
 
+@browser_test
 def test_follow_up_finds_the_articles_of_the_previous_question(window: Window,
                                                                tmp_path: Path) -> None:
     first = window.send("What did Kenya and the US sign in September 2023?")
@@ -173,6 +196,7 @@ def test_follow_up_finds_the_articles_of_the_previous_question(window: Window,
     window.shot(tmp_path / "follow-up.png")
 
 
+@browser_test
 def test_bad_input_gets_a_readable_message_and_the_chat_goes_on(window: Window, tmp_path: Path,
                                                                 chat_server: ChatServer) -> None:
     empty = window.send("")
@@ -192,6 +216,7 @@ def test_bad_input_gets_a_readable_message_and_the_chat_goes_on(window: Window, 
     window.shot(tmp_path / "bad-input.png")
 
 
+@browser_test
 def test_pasted_article_is_answerable_at_once_then_removed(window: Window, tmp_path: Path,
                                                            chat_server: ChatServer) -> None:
     title = "Lake Turkana wind farm reaches full capacity"
@@ -226,3 +251,77 @@ def test_pasted_article_is_answerable_at_once_then_removed(window: Window, tmp_p
     window.tab("Chat")
     after = window.send(question)
     expect(source_titled(after, title)).to_have_count(0)
+
+
+def test_listening_beyond_localhost_without_credentials_is_refused(tmp_path: Path) -> None:
+    env = {k: v for k, v in os.environ.items() if k != "QA_AUTH"}
+    env["QA_STORE_DIR"] = str(tmp_path / "store")
+    done = subprocess.run(
+        [str(QA), "chat", "--host", "0.0.0.0", "--port", str(free_port()), "--corpus",
+         str(make_corpus(tmp_path))],
+        env=env, capture_output=True, text=True, timeout=120, start_new_session=True,
+    )
+    assert done.returncode == 2, done.stderr
+    assert "--auth user:password (or QA_AUTH)" in done.stderr
+    assert "--insecure-no-auth" in done.stderr
+    assert not (tmp_path / "store").exists()
+
+
+def test_the_insecure_opt_out_warns(caplog: pytest.LogCaptureFixture) -> None:
+    from qa.errors import QAError
+    from qa.ui import check_exposure, parse_credentials
+
+    check_exposure("127.0.0.1", None, insecure_no_auth=False)
+    check_exposure("localhost", None, insecure_no_auth=False)
+    check_exposure("0.0.0.0", ("ann", "pw"), insecure_no_auth=False)
+    with pytest.raises(QAError):
+        check_exposure("192.168.1.5", None, insecure_no_auth=False)
+    with caplog.at_level(logging.WARNING, logger="qa.ui"):
+        check_exposure("0.0.0.0", None, insecure_no_auth=True)
+    assert "has no password" in caplog.text
+    assert parse_credentials("ann:pass:word") == ("ann", "pass:word")
+    for bad in ("ann", "ann:", ":pw"):
+        with pytest.raises(QAError):
+            parse_credentials(bad)
+
+
+def test_credentials_from_qa_auth_guard_the_chat_on_all_interfaces(tmp_path: Path) -> None:
+    with running_chat(tmp_path, host="0.0.0.0", env={"QA_AUTH": "ann:s3cret pw"}) as server:
+        with pytest.raises(urllib.error.HTTPError) as refused:
+            urllib.request.urlopen(server.url + "config", timeout=10)
+        assert refused.value.code == 401
+        opener = urllib.request.build_opener(urllib.request.HTTPCookieProcessor(CookieJar()))
+        for password, status in (("wrong", 400), ("s3cret pw", 200)):
+            form = urllib.parse.urlencode({"username": "ann", "password": password}).encode()
+            try:
+                reply = opener.open(server.url + "login", data=form, timeout=10)
+                assert reply.status == status
+            except urllib.error.HTTPError as err:
+                assert err.code == status
+        assert opener.open(server.url + "config", timeout=10).status == 200
+
+
+@browser_test
+def test_uploaded_html_article_is_added_then_removed(window: Window, tmp_path: Path,
+                                                     chat_server: ChatServer) -> None:
+    title = "Nairobi marathon draws record field"
+    page = tmp_path / "marathon.html"
+    page.write_text(
+        f"<html><head><title>{title}</title><script>window.__pwned=1</script></head><body>"
+        "<nav>Home | Sport</nav><article><h1>Nairobi marathon draws record field</h1>"
+        "<p>A record 24,000 runners started the Nairobi City Marathon on Sunday.</p>"
+        "</article></body></html>", encoding="utf-8")
+    window.tab("Articles")
+    window.page.locator("#qa-upload input[type=file]").set_input_files(page)
+    expect(window.page.locator("#qa-upload")).to_contain_text("marathon.html", timeout=20_000)
+    window.page.locator("#qa-upload-add").click()
+    status = window.page.locator("#qa-articles-status")
+    expect(status).to_contain_text(f"Added “{title}” (1 passage)", timeout=ANSWER_TIMEOUT_MS)
+    expect(window.page.locator("#qa-articles")).to_contain_text(title)
+    window.shot(tmp_path / "upload.png")
+    window.page.locator("#qa-remove-choice input").click()
+    window.page.get_by_role("option", name=title).click()
+    window.page.locator("#qa-remove").click()
+    expect(status).to_contain_text(f"Removed “{title}”.", timeout=ANSWER_TIMEOUT_MS)
+    assert not list((chat_server.corpus / "uploads").glob("nairobi-marathon-*.md"))
+    assert window.page.evaluate("typeof window.__pwned") == "undefined"
