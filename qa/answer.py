@@ -229,8 +229,12 @@ def _stopwords() -> frozenset[str]:
     return frozenset(STOPWORDS_EN_PLUS) | QUESTION_WORDS
 
 
-def terms(text: str) -> list[str]:
-    """Stemmed informative words; U.S./US/America and U.K./UK/Britain fold to one token each."""
+@lru_cache(maxsize=65536)
+def terms(text: str) -> tuple[str, ...]:
+    """Stemmed informative words; U.S./US/America and U.K./UK/Britain fold to one token each.
+
+    Cached: the same passages and sentences come back question after question.
+    """
     out = []
     stop = _stopwords()
     for raw in WORD.findall(text):
@@ -242,7 +246,7 @@ def terms(text: str) -> list[str]:
             out.append(alias)
         elif word not in stop and word != "us":
             out.append(word.strip("."))
-    return [str(s) for s in _stemmer().stemWords(out)]
+    return tuple(str(s) for s in _stemmer().stemWords(out))
 
 
 def proper_nouns(question: str) -> set[str]:
@@ -266,6 +270,7 @@ class Vocabulary:
             self.n += 1
             self.df.update(set(terms(f"{chunk.title} {chunk.text}")))
         self.words = sorted(self.df)
+        self._corrections: dict[str, str] = {}
 
     def idf(self, stem: str) -> float:
         return math.log(1 + (self.n + 1) / (self.df.get(stem, 0) + 0.5))
@@ -274,6 +279,11 @@ class Vocabulary:
         """A misspelt word mapped to the closest word of the corpus with the same first letter."""
         if stem in self.df or len(stem) < 5 or not stem.isalpha():
             return stem
+        if stem not in self._corrections:
+            self._corrections[stem] = self._closest(stem)
+        return self._corrections[stem]
+
+    def _closest(self, stem: str) -> str:
         close = [
             w
             for w in difflib.get_close_matches(stem, self.words, n=3, cutoff=0.85)
@@ -384,8 +394,9 @@ class ExtractiveAnswerer:
         nouns = counted_nouns(question) if kind == "number" else set()
         asked = set(weights)
         candidates = [
-            (sentence, set(terms(f"{passage.chunk.title} {passage.chunk.text}")))
+            (sentence, context)
             for rank, passage in enumerate(passages)
+            for context in [set(terms(f"{passage.chunk.title} {passage.chunk.text}"))]
             for sentence in sentences_of(passage, rank)
         ]
         settings = self.settings
