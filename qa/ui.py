@@ -46,7 +46,8 @@ EXAMPLES = [
     "What did Kenya and the US sign in September 2023?",
     "When did KDF go to Somalia?",
 ]
-Message = dict[str, str]
+Message = dict[str, Any]
+"""A chat message as Gradio passes it: role and content (text, or a list of parts)."""
 FILE_TYPES = sorted(SUPPORTED_SUFFIXES)
 
 PLACEHOLDER = (

@@ -48,10 +48,6 @@ two weeks.
 class ChatServer:
     url: str
     corpus: Path
-    log: Path
-
-    def log_tail(self) -> str:
-        return self.log.read_text(errors="replace")[-3000:]
 
 
 def free_port() -> int:
@@ -115,7 +111,7 @@ def running_chat(root: Path, *args: str, env: dict[str, str] | None = None,
     try:
         url = f"http://127.0.0.1:{port}/"
         wait_until_up(url, process, log)
-        yield ChatServer(url=url, corpus=corpus, log=log)
+        yield ChatServer(url=url, corpus=corpus)
     finally:
         stop(process)
 
