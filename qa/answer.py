@@ -13,7 +13,7 @@ import difflib
 import math
 import re
 from collections import Counter
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from functools import lru_cache
 
@@ -458,6 +458,15 @@ class ExtractiveAnswerer:
                 answerer=self.name,
             )
         return compose(question, [e.sentence for e in chosen], passages, articles, self.name)
+
+
+    def stream(
+        self, question: str, passages: list[ScoredChunk], articles: dict[str, dict[str, str]]
+    ) -> Iterator[str | Answer]:
+        """The whole answer text at once (extraction has nothing to stream), then the Answer."""
+        answer = self.answer(question, passages, articles)
+        yield answer.text
+        yield answer
 
 
 def _distinct(a: Sentence, b: Sentence) -> bool:

@@ -9,6 +9,7 @@ from __future__ import annotations
 import logging
 import threading
 from collections.abc import Iterator
+from dataclasses import dataclass
 from functools import lru_cache
 from typing import TYPE_CHECKING
 
@@ -19,12 +20,28 @@ from qa.errors import CorpusError
 from qa.retrieve import HybridRetriever
 from qa.settings import Settings
 from qa.store import ArticleRecord, Store, SyncReport
-from qa.types import Answer, Article
+from qa.types import Answer, Article, ScoredChunk
 
 if TYPE_CHECKING:
     from qa.llm import LLMAnswerer
 
 log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Indexes:
+    """What answering reads, swapped as one piece when the store changes: a question asked
+    during an upload sees either the old or the new state, never a mix."""
+
+    records: dict[str, ArticleRecord]
+    retriever: HybridRetriever
+    answerer: ExtractiveAnswerer | LLMAnswerer
+
+    def article_meta(self) -> dict[str, dict[str, str]]:
+        return {
+            source: {"publisher": r.publisher, "date": r.date, "title": r.title}
+            for source, r in self.records.items()
+        }
 
 
 class Engine:
@@ -35,9 +52,17 @@ class Engine:
         self.embedder = embedder or make_embedder(settings)
         self.store = Store(settings, self.embedder)
         self._lock = threading.RLock()
-        self.retriever: HybridRetriever | None = None
-        self.answerer: ExtractiveAnswerer | LLMAnswerer | None = None
-        self.records: dict[str, ArticleRecord] = {}
+        self.indexes: Indexes | None = None
+
+    @property
+    def records(self) -> dict[str, ArticleRecord]:
+        """The committed articles being served (empty before the first load)."""
+        return self.indexes.records if self.indexes else {}
+
+    @property
+    def retriever(self) -> HybridRetriever | None:
+        """The retriever being served (None before the first load)."""
+        return self.indexes.retriever if self.indexes else None
 
     def ingest(self, progress: bool = True) -> SyncReport:
         """Bring the store in line with the corpus folder; embeds only new or changed articles."""
@@ -50,30 +75,35 @@ class Engine:
         with self._lock:
             report = self.store.sync(loaded.articles, remove_missing=True, progress=progress)
             report.skipped = loaded.skipped
-            if report.changed or self.retriever is None:
-                self._load_indexes()
+            if report.changed or self.indexes is None:
+                self.load()
         return report
+
+    def load(self) -> None:
+        """Serve the store as it is, without reading the corpus folder."""
+        with self._lock:
+            retriever = HybridRetriever(self.store, self.embedder, self.settings)
+            vocabulary = Vocabulary(retriever.chunks.values())
+            self.indexes = Indexes(
+                self.store.records(), retriever, make_answerer(self.settings, vocabulary)
+            )
 
     def add_articles(self, articles: list[Article]) -> SyncReport:
         """Add or replace articles (e.g. an upload) without touching the rest of the store."""
         with self._lock:
             report = self.store.sync(articles, remove_missing=False, progress=False)
-            self._load_indexes()
+            self.load()
         return report
 
     def remove_articles(self, sources: list[str]) -> None:
         with self._lock:
             self.store.remove(sources)
-            self._load_indexes()
+            self.load()
 
     def ask(self, question: str, top_k: int | None = None) -> Answer:
         """Answer one question from the store, citing exact passages, or refuse."""
-        text = check_question(question, self.settings)
-        if self.retriever is None:
-            self.ingest(progress=False)
-        assert self.retriever is not None and self.answerer is not None
-        passages = self.retriever.retrieve(text, top_k or self.settings.top_k)
-        return self.answerer.answer(text, passages, self.article_meta())
+        text, indexes, passages = self._retrieve(question, top_k)
+        return indexes.answerer.answer(text, passages, indexes.article_meta())
 
     def ask_stream(self, question: str, top_k: int | None = None) -> Iterator[str | Answer]:
         """Yield the answer text as it is produced, then the final `Answer` (with citations).
@@ -82,34 +112,21 @@ class Engine:
         answerer yields the model's tokens; the final Answer's text is authoritative, since
         verification may have removed sentences or fallen back to the extractive answer.
         """
-        text = check_question(question, self.settings)
-        if self.retriever is None:
-            self.ingest(progress=False)
-        assert self.retriever is not None and self.answerer is not None
-        passages = self.retriever.retrieve(text, top_k or self.settings.top_k)
-        if isinstance(self.answerer, ExtractiveAnswerer):
-            answer = self.answerer.answer(text, passages, self.article_meta())
-            yield answer.text
-            yield answer
-        else:
-            yield from self.answerer.stream(text, passages, self.article_meta())
+        text, indexes, passages = self._retrieve(question, top_k)
+        yield from indexes.answerer.stream(text, passages, indexes.article_meta())
 
     def article_text(self, source: str) -> str:
         """The full text of a stored article (the text citation offsets refer to)."""
         return self.store.article_text(source)
 
-    def article_meta(self) -> dict[str, dict[str, str]]:
-        return {
-            source: {"publisher": r.publisher, "date": r.date, "title": r.title}
-            for source, r in self.records.items()
-        }
-
-    def _load_indexes(self) -> None:
-        self.records = self.store.records()
-        self.retriever = HybridRetriever(self.store, self.embedder, self.settings)
-        self.answerer = make_answerer(
-            self.settings, Vocabulary(self.retriever.chunks.values())
-        )
+    def _retrieve(self, question: str, top_k: int | None) -> tuple[str, Indexes, list[ScoredChunk]]:
+        """Check the question, make sure the store is loaded, and retrieve its passages."""
+        text = check_question(question, self.settings)
+        if self.indexes is None:
+            self.ingest(progress=False)
+        indexes = self.indexes
+        assert indexes is not None
+        return text, indexes, indexes.retriever.retrieve(text, top_k or self.settings.top_k)
 
 
 def make_answerer(settings: Settings, vocabulary: Vocabulary) -> ExtractiveAnswerer | LLMAnswerer:

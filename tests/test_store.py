@@ -133,7 +133,7 @@ def test_a_killed_ingest_leaves_a_store_that_answers_and_the_next_ingest_complet
     interrupted = Engine(settings)
     committed = interrupted.store.records()
     assert 0 < len(committed) < 29
-    interrupted._load_indexes()
+    interrupted.load()
     answer = interrupted.ask("What will the US support for the Haiti mission include?")
     assert answer.citations and all(c.source in committed for c in answer.citations)
 
