@@ -35,25 +35,37 @@ class HybridRetriever:
         self.embedder = embedder
         self.settings = settings
         self.chunks: dict[str, Chunk] = {}
+        self.chunk_ids: list[str] = []
         self.bm25: Any = None
         self.refresh()
 
     def refresh(self) -> None:
-        """Reload the chunk table and rebuild BM25 after the store changed."""
-        from llama_index.core.schema import BaseNode, TextNode
-        from llama_index.retrievers.bm25 import BM25Retriever
+        """Reload the chunk table and rebuild BM25 after the store changed.
+
+        BM25 is bm25s with an English stemmer and stop words, the engine and defaults of
+        llama-index's `BM25Retriever`, called directly: importing llama-index costs 2+ s of every
+        cold `qa ask`, and nothing else on the question path needs it.
+        """
+        import bm25s
 
         logging.getLogger("bm25s").setLevel(logging.WARNING)  # bm25s sets DEBUG on import
 
         self.chunks = {c.id: c for c in self.store.committed_chunks()}
+        self.chunk_ids = list(self.chunks)
         if not self.chunks:
             self.bm25 = None
             return
-        nodes: list[BaseNode] = [
-            TextNode(id_=c.id, text=f"{c.title}\n{c.text}") for c in self.chunks.values()
-        ]
-        self.bm25 = BM25Retriever.from_defaults(
-            nodes=nodes, similarity_top_k=min(self.settings.candidates, len(nodes))
+        texts = [f"{c.title}\n{c.text}" for c in self.chunks.values()]
+        self.bm25 = bm25s.BM25()
+        self.bm25.index(self._tokenize(texts), show_progress=False)
+
+    @staticmethod
+    def _tokenize(texts: list[str]) -> Any:
+        import bm25s
+        import Stemmer
+
+        return bm25s.tokenize(
+            texts, stopwords="en", stemmer=Stemmer.Stemmer("english"), show_progress=False
         )
 
     def dense(self, question: str, limit: int) -> list[tuple[str, float]]:
@@ -66,7 +78,12 @@ class HybridRetriever:
         """Chunk ids by BM25 score (zero-score chunks left out)."""
         if self.bm25 is None:
             return []
-        return [n.node.node_id for n in self.bm25.retrieve(question) if (n.score or 0) > 0][:limit]
+        query = self._tokenize([question])
+        if not query.vocab:
+            return []
+        k = min(limit, len(self.chunk_ids))
+        rows, scores = self.bm25.retrieve(query, k=k, show_progress=False)
+        return [self.chunk_ids[i] for i, score in zip(rows[0], scores[0], strict=True) if score > 0]
 
     def retrieve(self, question: str, top_k: int | None = None) -> list[ScoredChunk]:
         """The top-k chunks by reciprocal rank fusion of the dense and BM25 rankings.
