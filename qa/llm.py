@@ -54,8 +54,8 @@ from qa.answer import (
     SENTENCE_END,
     WEEKDAYS,
     WORD,
+    Evidence,
     ExtractiveAnswerer,
-    Sentence,
     answer_type,
     terms,
 )
@@ -86,6 +86,11 @@ LEADING_MARKERS = re.compile(rf"^\s*((?:{MARKER.pattern}\s*)+)", re.IGNORECASE)
 NUMBER = re.compile(r"\d[\d,.]*\d|\d")
 WORDED = re.compile(rf"\b(?:{NUMBER_WORDS}|{MONTHS}|{WEEKDAYS})\b", re.IGNORECASE)
 FOLDED_NAMES = ((re.compile(r"\bUnited States\b"), "US"), (re.compile(r"\bUnited Kingdom\b"), "UK"))
+META = re.compile(
+    r"^(?:(?:the )?(?:answer|passages?|articles?|text)\b[^:.]{0,30}:|"
+    r"according to (?:the )?(?:passages?|articles?)(?: \d+)?,)\s*",
+    re.IGNORECASE,
+)
 INSTRUCTION = re.compile(
     r"\b(?:ignore|disregard|forget|override)\b.{0,40}\b(?:instructions?|prompts?|rules|above)\b|"
     r"\byou are now\b|\bsystem prompt\b|\b(?:answer|reply|respond) (?:only |just )?with\b",
@@ -183,7 +188,9 @@ class LlamaCppLLM(CustomLLM):
             finally:
                 chunks.put(None)
 
-        threading.Thread(target=run, name="llama.cpp", daemon=True).start()
+        # Not a daemon: at exit Python waits for it, and it ends at the next token once `stop`
+        # is set; killing it mid-call aborts the process ("exception not rethrown").
+        threading.Thread(target=run, name="llama.cpp").start()
         deadline = time.monotonic() + self.timeout
         try:
             while True:
@@ -292,7 +299,10 @@ class Claim:
 
 
 def split_claims(generated: str) -> list[Claim]:
-    """The generated sentences with their [n] markers; a marker after the full stop still counts."""
+    """The generated sentences with their [n] markers; a marker after the full stop still counts.
+
+    A preamble such as "Answer:" or "According to the passages," is dropped.
+    """
     text = MARKERS_AFTER_END.sub(lambda m: f"{m.group(2)}{m.group(1)}", generated.strip())
     pieces = []
     cursor = 0
@@ -310,8 +320,9 @@ def split_claims(generated: str) -> list[Claim]:
             piece = piece[leading.end():]
         cites = _numbers(" ".join(m.group(0) for m in MARKER.finditer(piece)))
         words = re.sub(r"\s+([.,;:!?])", r"\1", " ".join(MARKER.sub(" ", piece).split()))
-        if words:
-            claims.append(Claim(words, cites))
+        words = re.sub(r"[:;,]([.!?]?)$", r"\1", META.sub("", words))
+        if words.strip(".!?"):
+            claims.append(Claim(words[0].upper() + words[1:], cites))
     return claims
 
 
@@ -375,7 +386,7 @@ class LLMAnswerer:
                 self._llm = make_llm(self.settings)
             return self._llm
 
-    def numbered(self, question: str, passages: list[ScoredChunk]) -> list[Sentence]:
+    def numbered(self, question: str, passages: list[ScoredChunk]) -> list[Evidence]:
         """The sentences shown to the model, best evidence first: [1] is `numbered[0]`.
 
         Only sentences that hold some of the question's words, or that the extractive answerer
@@ -384,7 +395,7 @@ class LLMAnswerer:
         """
         vocab = self.extractive.vocabulary
         wanted = {vocab.correct(t) for t in terms(question)}
-        shown: list[Sentence] = []
+        shown: list[Evidence] = []
         for evidence in self.extractive.evidence(question, passages):
             sentence = evidence.sentence
             if INSTRUCTION.search(sentence.text):
@@ -392,13 +403,13 @@ class LLMAnswerer:
                             sentence.text[:80], sentence.chunk.chunk.source)
                 continue
             if evidence.support >= self.settings.min_support or wanted & set(terms(sentence.text)):
-                shown.append(sentence)
+                shown.append(evidence)
             if len(shown) >= self.settings.llm_passages:
                 break
         return shown
 
-    def messages(self, question: str, numbered: list[Sentence]) -> list[ChatMessage]:
-        listing = "\n".join(f"[{n}] {s.text}" for n, s in enumerate(numbered, start=1))
+    def messages(self, question: str, numbered: list[Evidence]) -> list[ChatMessage]:
+        listing = "\n".join(f"[{n}] {e.sentence.text}" for n, e in enumerate(numbered, start=1))
         return [
             ChatMessage(role=MessageRole.SYSTEM, content=SYSTEM_PROMPT),
             ChatMessage(role=MessageRole.USER,
@@ -425,7 +436,7 @@ class LLMAnswerer:
             yield base.text
             yield base
             return
-        pieces = []
+        pieces: list[str] = []
         started = time.perf_counter()
         try:
             for piece in self._generate(self.messages(question, numbered)):
@@ -443,14 +454,20 @@ class LLMAnswerer:
 
     def _generate(self, messages: list[ChatMessage]) -> Iterator[str]:
         deadline = time.monotonic() + self.settings.llm_timeout
-        for response in self.llm.stream_chat(messages):
-            if response.delta:
-                yield response.delta
-            if time.monotonic() > deadline:
-                raise BackendError(f"no complete answer within {self.settings.llm_timeout:g} s")
+        responses = self.llm.stream_chat(messages)
+        try:
+            for response in responses:
+                if response.delta:
+                    yield response.delta
+                if time.monotonic() > deadline:
+                    raise BackendError(
+                        f"no complete answer within {self.settings.llm_timeout:g} s"
+                    )
+        finally:
+            responses.close()  # stops the generation too, not only the reading
 
     def support(self, claim: str, given: tuple[int, ...],
-                numbered: list[Sentence]) -> tuple[tuple[int, ...], str | None]:
+                numbered: list[Evidence]) -> tuple[tuple[int, ...], str | None]:
         """The passages that support a generated sentence, or why none do.
 
         The model's own markers come first. When it gave none (small models often don't) or
@@ -460,14 +477,15 @@ class LLMAnswerer:
         min_support = self.settings.llm_min_support
 
         def check(cites: tuple[int, ...]) -> str | None:
-            return unsupported(claim, " ".join(numbered[n - 1].text for n in cites), min_support)
+            cited = " ".join(numbered[n - 1].sentence.text for n in cites)
+            return unsupported(claim, cited, min_support)
 
         first = check(given) if given else None
         if given and first is None:
             return given, None
         own = set(terms(claim))
         ranked = sorted(range(1, len(numbered) + 1),
-                        key=lambda n: -len(own & set(terms(numbered[n - 1].text))))
+                        key=lambda n: -len(own & set(terms(numbered[n - 1].sentence.text))))
         candidates = [(n,) for n in ranked[:1]] + [
             tuple(sorted(pair)) for pair in combinations(ranked[:3], 2)
         ]
@@ -480,7 +498,7 @@ class LLMAnswerer:
             reasons.append(why)
         return (), first or (reasons[0] if reasons else "no passage was given")
 
-    def verified(self, question: str, generated: str, numbered: list[Sentence],
+    def verified(self, question: str, generated: str, numbered: list[Evidence],
                  passages: list[ScoredChunk],
                  articles: dict[str, dict[str, str]]) -> Answer | None:
         """The answer made of the generated sentences that pass every check, or None."""
@@ -505,10 +523,15 @@ class LLMAnswerer:
         if kind and not any(ANSWER_PATTERNS[kind].search(c.text) for c in kept):
             log.info("The supported sentences hold no %s; giving the extractive answer.", kind)
             return None
+        strong = self.settings.min_support
+        if not any(numbered[n - 1].support >= strong for c in kept for n in c.cites):
+            log.info("The supported sentences cite no evidence for the question; giving the "
+                     "extractive answer.")
+            return None
         return _compose(question, kept, numbered, passages, articles, self.name)
 
 
-def _compose(question: str, claims: list[Claim], numbered: list[Sentence],
+def _compose(question: str, claims: list[Claim], numbered: list[Evidence],
              passages: list[ScoredChunk], articles: dict[str, dict[str, str]],
              answerer: str) -> Answer:
     """The kept sentences with citations renumbered 1, 2, … in order of first use."""
@@ -521,7 +544,7 @@ def _compose(question: str, claims: list[Claim], numbered: list[Sentence],
                      f"{text} {marks}.")
     citations = []
     for shown, n in order.items():
-        sentence = numbered[shown - 1]
+        sentence = numbered[shown - 1].sentence
         chunk = sentence.chunk.chunk
         meta = articles.get(chunk.source, {})
         citations.append(Citation(
