@@ -1,0 +1,57 @@
+"""Chroma server mode end to end: a real `chroma run` on 127.0.0.1, started and stopped here."""
+
+from __future__ import annotations
+
+import shutil
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from qa.bench import chroma_server, free_port
+from qa.errors import StoreError
+from qa.pipeline import Engine
+from qa.settings import Settings
+
+pytestmark = pytest.mark.server
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+
+
+def make_settings(**values: Any) -> Settings:
+    return Settings(**values)
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, Path]]:
+    """A Chroma server over a temp folder and a copy of the bundled corpus; always stopped."""
+    root = tmp_path_factory.mktemp("server")
+    corpus = root / "corpus"
+    corpus.mkdir()
+    for path in sorted((PROJECT_ROOT / "corpus").glob("*.md")):
+        shutil.copy(path, corpus / path.name)
+    with chroma_server(root / "chroma") as url:
+        yield url, corpus
+
+
+def test_ingest_and_ask_through_a_chroma_server(server: tuple[str, Path]) -> None:
+    url, corpus = server
+    settings = make_settings(corpus_dir=corpus, chroma_url=url, collection="server-test")
+    engine = Engine(settings)
+    first = engine.ingest(progress=False)
+    assert first.embedded > 0 and len(first.added) == len(list(corpus.glob("*.md")))
+
+    answer = engine.ask("Where in Kenya are U.S. forces hosted?")
+    assert not answer.refused
+    assert "Manda Bay" in answer.text
+    assert any("anadolu" in c.source for c in answer.citations)
+
+    again = Engine(settings).ingest(progress=False)
+    assert again.embedded == 0 and not again.changed
+
+
+def test_a_server_that_is_down_names_its_url() -> None:
+    url = f"http://127.0.0.1:{free_port()}"
+    with pytest.raises(StoreError, match=url.replace(".", r"\.")):
+        Engine(make_settings(chroma_url=url))
