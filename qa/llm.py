@@ -7,8 +7,12 @@ prompt cannot stop that, so `LLMAnswerer` trusts nothing it generates:
 
 - the model sees numbered sentences of the retrieved passages (the best evidence for the question,
   never one that reads like an instruction to a model) and answers with [n] markers;
-- each generated sentence must cite sentences it was shown, carry no number, date or name that is
-  absent from them, and have most of its informative words in them; the others are removed;
+- each generated sentence must be supported by the sentences it cites: no number, date or name
+  that is absent from them, and most of its informative words in them. Markers naming nothing
+  that was shown are dropped; when the model gave none, or its own fail the check, the code
+  looks for shown sentences that pass it. Sentences that nothing supports are removed;
+- what is left must cite evidence for the question and hold the kind of answer asked for (a
+  place for "where", an amount for "how much"), and citations carry the exact article spans;
 - whether to answer at all stays with the extractive answerer's evidence check, so a refusal is
   decided in code and is always `REFUSAL_TEXT`;
 - when nothing generated survives, or the backend fails, the extractive answer is returned.
@@ -80,6 +84,7 @@ REWRITE_PROMPT = (
     "it refers to. Reply with the question only."
 )
 
+REWRITE_LABEL = re.compile(r"^(?:stand-?alone )?question\s*:\s*", re.IGNORECASE)
 MARKER = re.compile(r"\[(?:passages?\s*)?(\d+(?:\s*[,;]\s*\d+)*)\]", re.IGNORECASE)
 MARKERS_AFTER_END = re.compile(rf"([.!?])((?:\s*{MARKER.pattern})+)", re.IGNORECASE)
 LEADING_MARKERS = re.compile(rf"^\s*((?:{MARKER.pattern}\s*)+)", re.IGNORECASE)
@@ -91,6 +96,8 @@ META = re.compile(
     r"according to (?:the )?(?:passages?|articles?)(?: \d+)?,)\s*",
     re.IGNORECASE,
 )
+ABOUT_SOURCES = re.compile(r"^(?:the|this|these) (?:articles?|passages?|texts?)\b", re.IGNORECASE)
+ENUMERATOR = re.compile(r"^(?:\d{1,2}[.)]|[-*•])\s+")
 INSTRUCTION = re.compile(
     r"\b(?:ignore|disregard|forget|override)\b.{0,40}\b(?:instructions?|prompts?|rules|above)\b|"
     r"\byou are now\b|\bsystem prompt\b|\b(?:answer|reply|respond) (?:only |just )?with\b",
@@ -141,8 +148,8 @@ class LlamaCppLLM(CustomLLM):
 
     model_path: str
     n_ctx: int = 2048
-    threads: int = 2
-    max_tokens: int = 160
+    threads: int = 1
+    max_tokens: int = 100
     temperature: float = 0.0
     timeout: float = 60.0
 
@@ -301,7 +308,7 @@ class Claim:
 def split_claims(generated: str) -> list[Claim]:
     """The generated sentences with their [n] markers; a marker after the full stop still counts.
 
-    A preamble such as "Answer:" or "According to the passages," is dropped.
+    A preamble such as "Answer:" or "According to the passages," and list numbers are dropped.
     """
     text = MARKERS_AFTER_END.sub(lambda m: f"{m.group(2)}{m.group(1)}", generated.strip())
     pieces = []
@@ -320,8 +327,8 @@ def split_claims(generated: str) -> list[Claim]:
             piece = piece[leading.end():]
         cites = _numbers(" ".join(m.group(0) for m in MARKER.finditer(piece)))
         words = re.sub(r"\s+([.,;:!?])", r"\1", " ".join(MARKER.sub(" ", piece).split()))
-        words = re.sub(r"[:;,]([.!?]?)$", r"\1", META.sub("", words))
-        if words.strip(".!?"):
+        words = re.sub(r"[:;,]([.!?]?)$", r"\1", META.sub("", ENUMERATOR.sub("", words)))
+        if words.strip(".!?") and not re.fullmatch(r"\d{1,2}[.)]", words):
             claims.append(Claim(words[0].upper() + words[1:], cites))
     return claims
 
@@ -507,6 +514,10 @@ class LLMAnswerer:
             if any(claim.text == k.text for k in kept):
                 log.info("Removed generated sentence %r: it repeats an earlier one", claim.text)
                 continue
+            if ABOUT_SOURCES.match(claim.text):
+                log.info("Removed generated sentence %r: it describes the sources, it does not "
+                         "answer", claim.text)
+                continue
             given = tuple(dict.fromkeys(n for n in claim.cites if 1 <= n <= len(numbered)))
             if given != claim.cites:
                 log.info("Dropped markers of passages the model was not given: %s", claim.cites)
@@ -559,9 +570,9 @@ def _compose(question: str, claims: list[Claim], numbered: list[Evidence],
 def rewrite_followup(question: str, history: Sequence[tuple[str, str]], llm: LLM) -> str:
     """A follow-up question rewritten as a stand-alone one, from the conversation so far.
 
-    `history` holds (role, text) turns, role "user" or "assistant". The rewrite must be one
-    line that keeps the follow-up's own words; otherwise, or if the model fails, the question
-    is returned unchanged, so a weak model can't send retrieval somewhere else.
+    `history` holds (role, text) turns, role "user" or "assistant". The rewrite (its first line
+    that asks something) must keep some of the follow-up's own words; otherwise, or if the model
+    fails, the question is returned unchanged, so a weak model can't send retrieval elsewhere.
     """
     if not history:
         return question
@@ -577,9 +588,10 @@ def rewrite_followup(question: str, history: Sequence[tuple[str, str]], llm: LLM
         log.warning("Could not rewrite the follow-up question (%s); using it as asked.", err)
         return question
     lines = [line.strip() for line in rewritten.strip().splitlines() if line.strip()]
-    candidate = lines[0].strip("\"“” ") if lines else ""
+    asked = [line for line in lines if line.endswith("?")]
+    candidate = REWRITE_LABEL.sub("", (asked or lines or [""])[0]).strip("\"“” ")
     own = set(terms(question))
-    if (not candidate or len(lines) > 1 or len(candidate) > 4 * len(question) + 200
+    if (not candidate or len(candidate) > 4 * len(question) + 200
             or (own and not own & set(terms(candidate)))):
         log.info("Ignored the rewrite %r of %r", rewritten, question)
         return question

@@ -109,7 +109,13 @@ class Settings(BaseSettings):
     llm_n_ctx: int = Field(
         2048, ge=512, description="Context window of the local model, in tokens (prompt + answer)."
     )
-    llm_threads: int = Field(2, ge=1, description="CPU threads of the local model.")
+    llm_threads: int = Field(
+        1,
+        ge=1,
+        description="CPU threads of the local model. One is the safe default on a small machine: "
+        "llama.cpp's threads wait by spinning, so two threads on two busy cores ran 0.3-12 "
+        "tokens/s here, one thread 27.",
+    )
     llm_base_url: str | None = Field(
         None,
         description="Base URL of an OpenAI-compatible endpoint for QA_ANSWERER=openai, e.g. "
@@ -122,7 +128,7 @@ class Settings(BaseSettings):
     )
     llm_api_key: str = Field("not-needed", description="API key of the answering endpoint.")
     llm_max_tokens: int = Field(
-        160, ge=16, description="Most tokens a generated answer may have; keeps answers short."
+        100, ge=16, description="Most tokens a generated answer may have; keeps answers short."
     )
     llm_temperature: float = Field(
         0.0, ge=0.0, le=2.0, description="Sampling temperature; 0 = greedy, so answers repeat."

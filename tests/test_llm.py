@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pytest
 
-from qa.answer import REFUSAL_TEXT, Evidence
+from qa.answer import REFUSAL_TEXT, Evidence, terms
 from qa.llm import LLMAnswerer, default_model_path, make_llm, rewrite_followup, split_claims
 from qa.pipeline import Engine
 from qa.settings import PROJECT_ROOT, Settings
@@ -106,8 +106,8 @@ def llama_server(model_path: Path) -> Iterator[str]:
     params = xllamacpp.CommonParams()
     params.model.path = str(model_path)
     params.n_ctx = 2048
-    params.cpuparams.n_threads = 2
-    params.cpuparams_batch.n_threads = 2
+    params.cpuparams.n_threads = 1
+    params.cpuparams_batch.n_threads = 1
     params.port = free_port()
     params.verbosity = -1
     server = xllamacpp.Server(params)
@@ -312,10 +312,10 @@ def test_split_claims_reads_markers_where_models_put_them() -> None:
 @pytest.mark.llm
 def test_rewrite_followup_with_the_local_model(local: Engine) -> None:
     history = [("user", QUESTION), ("assistant", "U.S. forces are hosted at Manda Bay [1].")]
-    rewritten = rewrite_followup("Who thanked Kenya for hosting them?", history,
-                                 make_llm(local.settings))
+    question = "Who thanked Kenya for hosting them?"
+    rewritten = rewrite_followup(question, history, make_llm(local.settings))
     assert rewritten.strip() and "\n" not in rewritten
-    assert "thank" in rewritten.lower()
+    assert set(terms(question)) & set(terms(rewritten))
 
 
 def test_rewrite_followup_keeps_the_question_when_the_endpoint_is_down() -> None:
