@@ -64,6 +64,7 @@ from qa.answer import (
     terms,
 )
 from qa.errors import BackendError
+from qa.retrieve import split_question
 from qa.settings import Settings
 from qa.types import Answer, Citation, ScoredChunk
 
@@ -86,14 +87,15 @@ REWRITE_PROMPT = (
 
 REWRITE_LABEL = re.compile(r"^(?:stand-?alone )?question\s*:\s*", re.IGNORECASE)
 MARKER = re.compile(r"\[(?:passages?\s*)?(\d+(?:\s*[,;]\s*\d+)*)\]", re.IGNORECASE)
-MARKERS_AFTER_END = re.compile(rf"([.!?])((?:\s*{MARKER.pattern})+)", re.IGNORECASE)
-LEADING_MARKERS = re.compile(rf"^\s*((?:{MARKER.pattern}\s*)+)", re.IGNORECASE)
+MARKERS_AFTER_END = re.compile(rf"([.!?])((?:[ \t]*{MARKER.pattern})+)", re.IGNORECASE)
 NUMBER = re.compile(r"\d[\d,.]*\d|\d")
 WORDED = re.compile(rf"\b(?:{NUMBER_WORDS}|{MONTHS}|{WEEKDAYS})\b", re.IGNORECASE)
 FOLDED_NAMES = ((re.compile(r"\bUnited States\b"), "US"), (re.compile(r"\bUnited Kingdom\b"), "UK"))
 META = re.compile(
     r"^(?:(?:the )?(?:answer|passages?|articles?|text)\b[^:.]{0,30}:|"
-    r"according to (?:the )?(?:passages?|articles?)(?: \d+)?,)\s*",
+    r"according to (?:the )?(?:passages?|articles?)(?: \d+)?,|"
+    r"(?:the|this) (?:articles?|passages?|text) (?:also )?(?:says|states|mentions|reports|notes|"
+    r"explains|shows)(?: that)?)\s*",
     re.IGNORECASE,
 )
 ABOUT_SOURCES = re.compile(r"^(?:the|this|these) (?:articles?|passages?|texts?)\b", re.IGNORECASE)
@@ -306,9 +308,12 @@ class Claim:
 
 
 def split_claims(generated: str) -> list[Claim]:
-    """The generated sentences with their [n] markers; a marker after the full stop still counts.
+    """The generated sentences with their [n] markers.
 
-    A preamble such as "Answer:" or "According to the passages," and list numbers are dropped.
+    A marker after the full stop on the same line belongs to the sentence before it; one that
+    starts a line (as in a list of quoted passages) to the line it starts. A preamble such as
+    "Answer:", "According to the passages," or "The article says that", and list numbers, are
+    dropped.
     """
     text = MARKERS_AFTER_END.sub(lambda m: f"{m.group(2)}{m.group(1)}", generated.strip())
     pieces = []
@@ -321,10 +326,6 @@ def split_claims(generated: str) -> list[Claim]:
     pieces.append(text[cursor:])
     claims: list[Claim] = []
     for piece in pieces:
-        leading = LEADING_MARKERS.match(piece)
-        if leading and claims:
-            claims[-1] = Claim(claims[-1].text, claims[-1].cites + _numbers(leading.group(1)))
-            piece = piece[leading.end():]
         cites = _numbers(" ".join(m.group(0) for m in MARKER.finditer(piece)))
         words = re.sub(r"\s+([.,;:!?])", r"\1", " ".join(MARKER.sub(" ", piece).split()))
         words = re.sub(r"[:;,]([.!?]?)$", r"\1", META.sub("", ENUMERATOR.sub("", words)))
@@ -343,14 +344,33 @@ def _fold(text: str) -> str:
     return text
 
 
-def unsupported(claim: str, cited: str, min_support: float) -> str | None:
-    """Why a generated sentence is not supported by the text it cites, or None if it is.
+def unsupported(claim: str, cited: Sequence[str], min_support: float) -> str | None:
+    """Why a generated sentence is not supported by the sentences it cites, or None if it is.
 
-    Its numbers, dates and number words, and its names (capitalised words after the first,
-    acronyms) must all occur in the cited text; and at least `min_support` of its informative
-    words (stems) must occur there too.
+    One cited sentence must hold all its numbers, dates, number words and names (capitalised
+    words after the first, acronyms): facts taken from two sentences can be wrongly joined
+    ("X joined Kibochi" from "Y joined Kibochi" and "X signed"). And at least `min_support`
+    of its informative words (stems) must occur in what it cites.
     """
-    claim, cited = _fold(claim), _fold(cited)
+    claim = _fold(claim)
+    texts = [_fold(text) for text in cited]
+    missing = [_missing_fact(claim, text) for text in texts]
+    if all(missing):
+        joined = _missing_fact(claim, " ".join(texts))
+        if joined or len(texts) == 1:
+            return joined or missing[0]
+        return "no one sentence it cites holds all its numbers, dates and names"
+    own = set(terms(claim))
+    if not own:
+        return "it says nothing"
+    support = len(own & set(terms(" ".join(texts)))) / len(own)
+    if support < min_support:
+        return f"only {support:.0%} of its words are in what it cites"
+    return None
+
+
+def _missing_fact(claim: str, cited: str) -> str | None:
+    """The first number, date or name of the claim that the cited text lacks, said as a reason."""
     cited_numbers = {n.replace(",", "").rstrip(".") for n in NUMBER.findall(cited)}
     for number in NUMBER.findall(claim):
         if number.replace(",", "").rstrip(".") not in cited_numbers:
@@ -361,17 +381,10 @@ def unsupported(claim: str, cited: str, min_support: float) -> str | None:
             return f"{word!r} is not in what it cites"
     cited_terms = set(terms(cited))
     words = WORD.findall(claim)
-    names = [w for i, w in enumerate(words) if (i > 0 and w[:1].isupper()) or
-             (len(w) > 1 and w.isupper())]
-    for name in names:
-        if not set(terms(name)) <= cited_terms:
-            return f"name {name!r} is not in what it cites"
-    own = set(terms(claim))
-    if not own:
-        return "it says nothing"
-    support = len(own & cited_terms) / len(own)
-    if support < min_support:
-        return f"only {support:.0%} of its words are in what it cites"
+    for i, word in enumerate(words):
+        is_name = (i > 0 and word[:1].isupper()) or (len(word) > 1 and word.isupper())
+        if is_name and not set(terms(word)) <= cited_terms:
+            return f"name {word!r} is not in what it cites"
     return None
 
 
@@ -484,8 +497,7 @@ class LLMAnswerer:
         min_support = self.settings.llm_min_support
 
         def check(cites: tuple[int, ...]) -> str | None:
-            cited = " ".join(numbered[n - 1].sentence.text for n in cites)
-            return unsupported(claim, cited, min_support)
+            return unsupported(claim, [numbered[n - 1].sentence.text for n in cites], min_support)
 
         first = check(given) if given else None
         if given and first is None:
@@ -530,16 +542,36 @@ class LLMAnswerer:
             log.warning("No generated sentence was supported by the passages it cites; "
                         "giving the extractive answer.")
             return None
-        kind = answer_type(question)
-        if kind and not any(ANSWER_PATTERNS[kind].search(c.text) for c in kept):
-            log.info("The supported sentences hold no %s; giving the extractive answer.", kind)
-            return None
-        strong = self.settings.min_support
-        if not any(numbered[n - 1].support >= strong for c in kept for n in c.cites):
-            log.info("The supported sentences cite no evidence for the question; giving the "
-                     "extractive answer.")
-            return None
+        for part in split_question(question):
+            why = self.uncovered(part, kept, numbered, passages)
+            if why:
+                log.info("The supported sentences %s; giving the extractive answer.", why)
+                return None
         return _compose(question, kept, numbered, passages, articles, self.name)
+
+    def uncovered(self, part: str, kept: list[Claim], numbered: list[Evidence],
+                  passages: list[ScoredChunk]) -> str | None:
+        """Why the kept sentences don't answer one part of the question, or None if they do.
+
+        They must hold the kind of answer asked for and cite one of the sentences the extractive
+        answerer would choose for that part (its best evidence, or one at least 0.8 as good): a
+        true sentence beside the point is no answer. A part the extractive answerer leaves
+        unanswered asks nothing of them.
+        """
+        min_support = self.settings.min_support
+        ranked = [e for e in self.extractive.evidence(part, passages) if e.typed]
+        if not ranked or ranked[0].support < min_support:
+            return None
+        kind = answer_type(part)
+        if kind and not any(ANSWER_PATTERNS[kind].search(c.text) for c in kept):
+            return f"hold no {kind} for {part!r}"
+        cited = {(numbered[n - 1].sentence.chunk.chunk.source, numbered[n - 1].sentence.start)
+                 for c in kept for n in c.cites}
+        enough = max(min_support, 0.8 * ranked[0].support)
+        if any((e.sentence.chunk.chunk.source, e.sentence.start) in cited
+               for e in ranked if e.support >= enough):
+            return None
+        return f"cite none of the best evidence for {part!r}"
 
 
 def _compose(question: str, claims: list[Claim], numbered: list[Evidence],

@@ -282,6 +282,20 @@ def test_verifier_with_nothing_supported_leaves_the_extractive_answer(no_model: 
     assert answerer.verified(HAITI, generated, numbered, passages, meta_of(eng)) is None
 
 
+def test_verifier_rejects_facts_joined_from_two_sentences(no_model: Engine) -> None:
+    question = ("Which Kenyan defence cabinet secretary joined Kibochi at the US-Kenya Bilateral "
+                "Defense Forum, and which one signed the 2023 defence framework with Austin?")
+    eng, shown, passages, _ = verifier(no_model, question)
+    answerer = LLMAnswerer(eng.settings.model_copy(update={"llm_passages": 40}), shown.extractive)
+    numbered = answerer.numbered(question, passages)
+    wamalwa = next(i for i, e in enumerate(numbered, 1) if "Wamalwa" in e.sentence.text)
+    duale = next(i for i, e in enumerate(numbered, 1) if "Duale" in e.sentence.text
+                 and "Kibochi" not in e.sentence.text)
+    wrong = (f"The defence cabinet secretary who joined Kibochi at the Bilateral Defense Forum "
+             f"was Aden Duale [{wamalwa}][{duale}].")
+    assert answerer.verified(question, wrong, numbered, passages, meta_of(eng)) is None
+
+
 def test_verifier_wants_evidence_for_the_question_not_just_any_true_sentence(
     no_model: Engine,
 ) -> None:
@@ -301,11 +315,13 @@ def test_verifier_wants_evidence_for_the_question_not_just_any_true_sentence(
 
 def test_split_claims_reads_markers_where_models_put_them() -> None:
     claims = split_claims("Answer: U.S. forces are at Manda Bay. [1] They train there [2][3]. "
-                          "According to the passages, it is old [4, 5].")
+                          "According to the passages, it is old [4, 5].\n"
+                          "[6] The article says that Kenya hosts them.")
     assert [(c.text, c.cites) for c in claims] == [
         ("U.S. forces are at Manda Bay.", (1,)),
         ("They train there.", (2, 3)),
         ("It is old.", (4, 5)),
+        ("Kenya hosts them.", (6,)),
     ]
 
 
