@@ -8,12 +8,13 @@ from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 from typing import TYPE_CHECKING
 
 from qa.answer import ExtractiveAnswerer, Vocabulary, check_question
+from qa.conversation import Turn, is_follow_up, standalone_question
 from qa.corpus import load_corpus
 from qa.embeddings import Embedder, make_embedder
 from qa.errors import CorpusError
@@ -114,6 +115,25 @@ class Engine:
         """
         text, indexes, passages = self._retrieve(question, top_k)
         yield from indexes.answerer.stream(text, passages, indexes.article_meta())
+
+    def standalone_question(self, question: str, history: Sequence[Turn]) -> str:
+        """A follow-up made stand-alone for retrieval: rewritten by the language model when one
+        answers, by rule otherwise and whenever the model's rewrite is not a question."""
+        indexes = self.indexes
+        if indexes is not None and history and is_follow_up(question):
+            llm = getattr(indexes.answerer, "llm", None)
+            if llm is not None:
+                from qa.llm import rewrite_followup
+
+                turns = [
+                    (role, text)
+                    for turn in history[-3:]
+                    for role, text in (("user", turn.question), ("assistant", turn.answer))
+                ]
+                rewritten = rewrite_followup(question, turns, llm)
+                if rewritten != question and rewritten.endswith("?"):
+                    return rewritten
+        return standalone_question(question, history)
 
     def article_text(self, source: str) -> str:
         """The full text of a stored article (the text citation offsets refer to)."""

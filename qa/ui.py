@@ -22,7 +22,7 @@ from typing import Any
 import gradio as gr
 import yaml
 
-from qa.conversation import Turn, standalone_question
+from qa.conversation import Turn
 from qa.corpus import SUPPORTED_SUFFIXES, SkippedFile, parse_text, read_file
 from qa.errors import QAError
 from qa.pipeline import Engine, engine_for
@@ -293,7 +293,7 @@ def respond(
         return
     if text.strip():
         history.append({"role": "user", "content": user_html(text)})
-    question = standalone_question(text, turns)
+    question = engine.standalone_question(text, turns)
     history.append({"role": "assistant", "content": pending_html("")})
     yield history, turns
     streamed = ""

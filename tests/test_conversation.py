@@ -2,9 +2,14 @@
 
 from __future__ import annotations
 
+import shutil
+from pathlib import Path
+
 import pytest
 
 from qa.conversation import Turn, informative_words, is_follow_up, standalone_question
+from qa.pipeline import Engine
+from qa.settings import PROJECT_ROOT, Settings
 
 SIGNING = Turn("What did Kenya and the US sign in September 2023?")
 
@@ -82,3 +87,16 @@ def test_informative_words_keep_acronyms_and_drop_asking_words() -> None:
 def test_rewrite_is_deterministic() -> None:
     runs = {standalone_question("Who signed it?", [SIGNING]) for _ in range(5)}
     assert len(runs) == 1
+
+
+def test_the_engine_rewrites_a_follow_up_by_rule_with_the_extractive_answerer(
+    tmp_path: Path,
+) -> None:
+    shutil.copytree(PROJECT_ROOT / "corpus", tmp_path / "corpus")
+    engine = Engine(Settings(corpus_dir=tmp_path / "corpus", store_dir=tmp_path / "store"))
+    engine.ingest(progress=False)
+    history = [Turn("What did Kenya and the US sign in September 2023?", "A framework [1].")]
+    question = engine.standalone_question("Who signed it?", history)
+    assert question == "Who signed it? (Kenya US sign September 2023)"
+    answer = engine.ask(question)
+    assert "Austin" in answer.text
