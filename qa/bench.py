@@ -910,6 +910,8 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser.add_argument("--no-scale", dest="scale", action="store_false",
                         help="skip the full-corpus scale check (store path with stand-in passage "
                         "vectors) that runs when no size is the full corpus")
+    parser.add_argument("--scale-only", action="store_true",
+                        help="run only the scale check and add it to the bench.json in --out")
     parser.add_argument("-v", "--verbose", action="store_true", help="debug logging")
     return parser.parse_args(argv)
 
@@ -942,9 +944,14 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 2
     options.out.mkdir(parents=True, exist_ok=True)
     work = options.work or Path(tempfile.mkdtemp(prefix="qa-bench-"))
-    report: dict[str, Any] = {
+    command = "python -m qa.bench " + " ".join(sys.argv[1:] if argv is None else argv)
+    previous = options.out / "bench.json"
+    if options.scale_only and not previous.exists():
+        log.error("--scale-only adds to an existing %s; there is none", previous)
+        return 2
+    report: dict[str, Any] = json.loads(previous.read_text()) if options.scale_only else {
         "corpus": corpus.resolve().name,
-        "command": "python -m qa.bench " + " ".join(sys.argv[1:] if argv is None else argv),
+        "command": command,
         "started": datetime.now(UTC).isoformat(timespec="seconds"),
         "machine": {"cpu": cpu_model(), "cores": os.cpu_count(),
                     "python": platform.python_version()},
@@ -953,6 +960,8 @@ def main(argv: Sequence[str] | None = None) -> int:
                      "embed_threads": settings.embed_threads},
         "sizes": [],
     }
+    if options.scale_only:
+        sizes, report["scale_command"] = [], command
     try:
         for size in sizes:
             label = "all" if size == len(articles) else str(size)
@@ -969,7 +978,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             write_report(report, options.out)
             log.info("[%s] done in %.0f s; wrote %s", label, result["wall_seconds"], options.out)
             shutil.rmtree(root, ignore_errors=True)
-        if options.scale and max(sizes) < len(articles):
+        if options.scale and max(sizes, default=0) < len(articles):
             root = work / "scale"
             report["scale"] = scale_check(articles, questions, root, embedder)
             report["targets"] = targets(report, len(articles))

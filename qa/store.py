@@ -221,8 +221,16 @@ class Store:
         return present
 
     def _drop_uncommitted(self) -> None:
-        """Delete chunks no article record names (old versions, a killed ingest's leftovers)."""
-        keys = {r.key for r in self.records().values()}
+        """Delete chunks no article record names (old versions, a killed ingest's leftovers).
+
+        Every committed article's chunks are all stored, so when the chunk count equals the
+        committed articles' chunk total there is nothing to delete: the scan of every chunk's
+        metadata (seconds at 100k chunks) is skipped.
+        """
+        records = self.records().values()
+        if self.chunks.count() == sum(r.n_chunks for r in records):
+            return
+        keys = {r.key for r in records}
         stale = [
             cid
             for cid, meta, _ in self._pages(self.chunks, ["metadatas"])
