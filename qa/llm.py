@@ -136,6 +136,7 @@ def _load_server(model_path: str, n_ctx: int, threads: int) -> Any:
     params.cpuparams_batch.n_threads = threads
     params.verbosity = -1
     params.api_keys = [secrets.token_urlsafe(24)]
+    params.cache_ram_mib = 256  # prompts kept for reuse (a repeated question); default 8 GiB
     started = time.perf_counter()
     try:
         server = xllamacpp.Server(params)
