@@ -11,6 +11,7 @@ import json
 import logging
 import statistics
 import time
+from collections import Counter
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -60,6 +61,8 @@ class QuestionResult:
     hit: float
     reciprocal_rank: float
     latency_ms: float
+    answered_by: str
+    """The backend whose answer this is: an LLM run falls back to `extractive` per question."""
 
 
 @dataclass
@@ -150,6 +153,7 @@ def score(
         hit=hit,
         reciprocal_rank=rr,
         latency_ms=latency_ms,
+        answered_by=answer.answerer,
     )
 
 
@@ -246,12 +250,16 @@ def to_markdown(report: Report) -> str:
         lines.append(f"| {name} | {shown} | {'' if floor is None else floor} | {mark} |")
     lines += ["", "| category | pass rate |", "|---|---|"]
     lines += [f"| {c} | {v:.2f} |" for c, v in report.by_category.items()]
-    lines += ["", "| id | category | result | why | answer |", "|---|---|---|---|---|"]
+    lines += [
+        "",
+        "| id | category | result | why | answered by | answer |",
+        "|---|---|---|---|---|---|",
+    ]
     for r in report.results:
         answer = r.answer.replace("|", "\\|").replace("\n", " ")
         lines.append(
             f"| {r.id} | {r.category} | {'pass' if r.passed else '**FAIL**'} | "
-            f"{r.why} | {answer[:160]} |"
+            f"{r.why} | {r.answered_by} | {answer[:160]} |"
         )
     return "\n".join(lines) + "\n"
 
@@ -330,6 +338,8 @@ def format_summary(report: Report) -> Any:
         f"hit@k {m['retrieval_hit_at_k']:.3f} MRR {m['retrieval_mrr']:.3f} | "
         f"p50 {m['latency_p50_ms']:.0f} ms p95 {m['latency_p95_ms']:.0f} ms"
     )
+    by = Counter(r.answered_by for r in report.results)
+    lines.append("answered by: " + ", ".join(f"{name} {n}" for name, n in by.most_common()))
     if report.failed_thresholds:
         lines.append("below threshold: " + ", ".join(report.failed_thresholds))
     return "\n".join(lines)
