@@ -822,10 +822,10 @@ def write_chart(report: dict[str, Any], path: Path) -> None:
         left.scatter(x + n * width, budget, color=bars.patches[0].get_facecolor(),
                      edgecolor="black", zorder=3, marker="D", s=22)
     left.set_xticks(x + 0.4 - width / 2, labels)
-    left.set_ylim(0, 1)
+    left.set_ylim(0, 1.2)
     left.set_title("answer-bearing hit@5 (bars), hit in 1,280 tokens (◆)")
     left.set_xlabel("articles")
-    left.legend(fontsize=8, loc="lower right")
+    left.legend(fontsize=7, loc="upper left", ncol=2)
     middle.plot(x, [r["ask"].get("p50_ms", 0) for r in sizes], marker="o", label="p50")
     middle.plot(x, [r["ask"].get("p95_ms", 0) for r in sizes], marker="o", label="p95")
     if any("server" in r for r in sizes):
