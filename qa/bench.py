@@ -786,6 +786,8 @@ def write_markdown(report: dict[str, Any], path: Path) -> None:
             f"p50 / p95 {scale['ask'].get('p50_ms')} / {scale['ask'].get('p95_ms')} ms; peak RSS "
             f"{scale['peak_rss_mb']:,} MB.",
         ]
+        if "scale_command" in report:
+            lines.append(f"- Measured by `{report['scale_command']}`.")
     e = report["embedder"]
     lines += [
         "", "## Embedder against the machine's arithmetic", "",
