@@ -23,18 +23,13 @@ import logging
 import os
 import platform
 import shutil
-import signal
-import socket
 import subprocess
 import sys
 import tempfile
 import threading
 import time
-import urllib.error
-import urllib.request
 import zlib
-from collections.abc import Callable, Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -45,6 +40,7 @@ from tqdm import tqdm
 
 from qa.embeddings import Embedder, MiniLMEmbedder, make_embedder
 from qa.offline import enforce_offline
+from qa.servers import chroma_server
 from qa.settings import PROJECT_ROOT, Settings
 
 log = logging.getLogger("qa.bench")
@@ -52,7 +48,6 @@ log = logging.getLogger("qa.bench")
 KS = (1, 5, 10)
 BUDGETS = (1280, 2560)
 CANDIDATES = 30
-SERVER_START_TIMEOUT_S = 120.0
 SYSTEMS = ("dense", "bm25", "hybrid", "stock")
 HIDDEN, LAYERS, FFN = 384, 6, 1536
 
@@ -314,61 +309,6 @@ def cpu_model() -> str:
     except OSError:
         pass
     return platform.processor() or "unknown"
-
-
-# --- Chroma server ----------------------------------------------------------------------------
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-@contextmanager
-def chroma_server(path: Path, log_file: Path | None = None) -> Iterator[str]:
-    """A real `chroma run` on 127.0.0.1 (free port, data in `path`); stopped on exit, always."""
-    chroma = Path(sys.executable).parent / "chroma"
-    port = free_port()
-    url = f"http://127.0.0.1:{port}"
-    log_file = log_file or path.with_suffix(".log")
-    path.mkdir(parents=True, exist_ok=True)
-    env = {**os.environ, "ANONYMIZED_TELEMETRY": "False"}
-    with log_file.open("wb") as out:
-        process = subprocess.Popen(
-            [str(chroma), "run", "--path", str(path), "--host", "127.0.0.1", "--port", str(port)],
-            stdout=out, stderr=subprocess.STDOUT, env=env, start_new_session=True,
-        )
-    try:
-        deadline = time.monotonic() + SERVER_START_TIMEOUT_S
-        while True:
-            if process.poll() is not None:
-                raise RuntimeError(f"chroma run exited with {process.returncode}: "
-                                   f"{log_file.read_text(errors='replace')[-2000:]}")
-            try:
-                with urllib.request.urlopen(f"{url}/api/v2/heartbeat", timeout=2) as reply:
-                    if reply.status == 200:
-                        break
-            except (urllib.error.URLError, OSError):
-                pass
-            if time.monotonic() > deadline:
-                raise RuntimeError(f"chroma run did not answer within {SERVER_START_TIMEOUT_S} s")
-            time.sleep(0.3)
-        yield url
-    finally:
-        stop_process_group(process)
-
-
-def stop_process_group(process: subprocess.Popen[bytes]) -> None:
-    """Terminate a process started with `start_new_session`, and its children; kill if stuck."""
-    if process.poll() is not None:
-        return
-    os.killpg(process.pid, signal.SIGTERM)
-    try:
-        process.wait(timeout=15)
-    except subprocess.TimeoutExpired:
-        os.killpg(process.pid, signal.SIGKILL)
-        process.wait(timeout=15)
 
 
 # --- the stock llama-index pipeline -----------------------------------------------------------

@@ -81,6 +81,11 @@ def build_parser() -> argparse.ArgumentParser:
     evaluate.add_argument("--compare", nargs=2, type=Path, metavar=("OLD.json", "NEW.json"),
                           help="print what got better and worse between two reports, and stop")
     evaluate.set_defaults(handler=run_eval)
+    bench = commands.add_parser(
+        "bench", add_help=False, help="benchmark ingestion, latency and retrieval on a news "
+        "corpus (qa bench --help for its options)",
+    )
+    bench.set_defaults(handler=None)
     return parser
 
 
@@ -178,6 +183,11 @@ def render(answer: Any, as_json: bool = False) -> str:
 
 def main(argv: Sequence[str] | None = None) -> int:
     enforce_offline()
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if argv[:1] == ["bench"]:
+        from qa.bench import main as bench_main
+
+        return bench_main(argv[1:])
     args = build_parser().parse_args(argv)
     logging.basicConfig(
         level=logging.INFO if args.verbose else logging.WARNING,

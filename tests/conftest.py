@@ -9,19 +9,16 @@ from __future__ import annotations
 
 import os
 import shutil
-import signal
-import socket
 import subprocess
 import sys
-import time
-import urllib.error
-import urllib.request
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+
+from qa.servers import free_port, stop_process_group, wait_for_http
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 QA = Path(sys.executable).parent / "qa"
@@ -48,39 +45,6 @@ two weeks.
 class ChatServer:
     url: str
     corpus: Path
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-def wait_until_up(url: str, process: subprocess.Popen[bytes], log: Path) -> None:
-    deadline = time.monotonic() + START_TIMEOUT_S
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise RuntimeError(f"qa chat exited with {process.returncode}:\n{log.read_text()}")
-        try:
-            with urllib.request.urlopen(url, timeout=2) as reply:
-                if reply.status == 200:
-                    return
-        except (urllib.error.URLError, OSError):
-            pass
-        time.sleep(0.5)
-    raise RuntimeError(f"qa chat did not answer within {START_TIMEOUT_S:.0f} s:\n{log.read_text()}")
-
-
-def stop(process: subprocess.Popen[bytes]) -> None:
-    """Terminate the server's whole process group; kill it if it lingers."""
-    if process.poll() is not None:
-        return
-    os.killpg(process.pid, signal.SIGTERM)
-    try:
-        process.wait(timeout=15)
-    except subprocess.TimeoutExpired:
-        os.killpg(process.pid, signal.SIGKILL)
-        process.wait(timeout=15)
 
 
 def make_corpus(root: Path) -> Path:
@@ -110,10 +74,10 @@ def running_chat(root: Path, *args: str, env: dict[str, str] | None = None,
         )
     try:
         url = f"http://127.0.0.1:{port}/"
-        wait_until_up(url, process, log)
+        wait_for_http(url, process, log, START_TIMEOUT_S)
         yield ChatServer(url=url, corpus=corpus)
     finally:
-        stop(process)
+        stop_process_group(process)
 
 
 @pytest.fixture(scope="session")

@@ -9,9 +9,9 @@ from typing import Any
 
 import pytest
 
-from qa.bench import chroma_server, free_port
 from qa.errors import StoreError
 from qa.pipeline import Engine
+from qa.servers import chroma_server, free_port
 from qa.settings import Settings
 
 pytestmark = pytest.mark.server
