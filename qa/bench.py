@@ -464,6 +464,16 @@ def run_size(
     return result
 
 
+def ingest_twice(engine: Any) -> tuple[Any, float, Any, float]:
+    """Ingest, then ingest again unchanged: both reports and both times in seconds."""
+    start = time.perf_counter()
+    report = engine.ingest(progress=True)
+    seconds = time.perf_counter() - start
+    start = time.perf_counter()
+    again = engine.ingest(progress=False)
+    return report, seconds, again, time.perf_counter() - start
+
+
 def scale_check(
     articles: list[dict[str, Any]], questions: list[Question], root: Path, embedder: Embedder
 ) -> dict[str, Any]:
@@ -474,12 +484,7 @@ def scale_check(
     settings = make_settings(corpus_dir=corpus, store_dir=root / "store", collection="scale")
     engine = Engine(settings, embedder=StandInEmbedder(embedder))
     with PeakMemory() as memory:
-        start = time.perf_counter()
-        report = engine.ingest(progress=True)
-        seconds = time.perf_counter() - start
-        start = time.perf_counter()
-        again = engine.ingest(progress=False)
-        reingest = time.perf_counter() - start
+        report, seconds, again, reingest = ingest_twice(engine)
         engine.ask(questions[0].question)
         latencies = []
         for q in tqdm(questions, desc="scale ask", unit="question", leave=False):
@@ -585,12 +590,7 @@ def server_mode(
     with chroma_server(path) as url:
         settings = make_settings(corpus_dir=corpus, chroma_url=url, collection="bench")
         engine = Engine(settings, embedder=replay)
-        start = time.perf_counter()
-        report = engine.ingest(progress=True)
-        seconds = time.perf_counter() - start
-        start = time.perf_counter()
-        again = engine.ingest(progress=False)
-        reingest = time.perf_counter() - start
+        report, seconds, again, reingest = ingest_twice(engine)
         if questions:
             engine.ask(questions[0].question)
         latencies, same = [], 0
