@@ -10,7 +10,7 @@ import logging
 import threading
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
-from functools import lru_cache
+from functools import cached_property, lru_cache
 from typing import TYPE_CHECKING
 
 from qa.answer import ExtractiveAnswerer, Vocabulary, check_question
@@ -38,7 +38,9 @@ class Indexes:
     retriever: HybridRetriever
     answerer: ExtractiveAnswerer | LLMAnswerer
 
+    @cached_property
     def article_meta(self) -> dict[str, dict[str, str]]:
+        """Publisher, date and title by source, for citations (built once, not per question)."""
         return {
             source: {"publisher": r.publisher, "date": r.date, "title": r.title}
             for source, r in self.records.items()
@@ -83,11 +85,11 @@ class Engine:
     def load(self) -> None:
         """Serve the store as it is, without reading the corpus folder."""
         with self._lock:
-            retriever = HybridRetriever(self.store, self.embedder, self.settings)
-            vocabulary = Vocabulary(retriever.chunks.values())
-            self.indexes = Indexes(
-                self.store.records(), retriever, make_answerer(self.settings, vocabulary)
-            )
+            records = self.store.records()
+            chunks = self.store.committed_chunks(records)
+            retriever = HybridRetriever(self.store, self.embedder, self.settings, chunks)
+            answerer = make_answerer(self.settings, Vocabulary(chunks))
+            self.indexes = Indexes(records, retriever, answerer)
 
     def add_articles(self, articles: list[Article]) -> SyncReport:
         """Add or replace articles (e.g. an upload) without touching the rest of the store."""
@@ -104,7 +106,7 @@ class Engine:
     def ask(self, question: str, top_k: int | None = None) -> Answer:
         """Answer one question from the store, citing exact passages, or refuse."""
         text, indexes, passages = self._retrieve(question, top_k)
-        return indexes.answerer.answer(text, passages, indexes.article_meta())
+        return indexes.answerer.answer(text, passages, indexes.article_meta)
 
     def ask_stream(self, question: str, top_k: int | None = None) -> Iterator[str | Answer]:
         """Yield the answer text as it is produced, then the final `Answer` (with citations).
@@ -114,7 +116,7 @@ class Engine:
         verification may have removed sentences or fallen back to the extractive answer.
         """
         text, indexes, passages = self._retrieve(question, top_k)
-        yield from indexes.answerer.stream(text, passages, indexes.article_meta())
+        yield from indexes.answerer.stream(text, passages, indexes.article_meta)
 
     def standalone_question(self, question: str, history: Sequence[Turn]) -> str:
         """A follow-up made stand-alone for retrieval: rewritten by the language model when one

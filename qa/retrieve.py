@@ -30,17 +30,10 @@ def split_question(question: str) -> list[str]:
 class HybridRetriever:
     """Dense + BM25 over the committed chunks of a store; ranks fused with RRF."""
 
-    def __init__(self, store: Store, embedder: Embedder, settings: Settings) -> None:
-        self.store = store
-        self.embedder = embedder
-        self.settings = settings
-        self.chunks: dict[str, Chunk] = {}
-        self.chunk_ids: list[str] = []
-        self.bm25: Any = None
-        self.refresh()
-
-    def refresh(self) -> None:
-        """Reload the chunk table and rebuild BM25 after the store changed.
+    def __init__(
+        self, store: Store, embedder: Embedder, settings: Settings, chunks: list[Chunk]
+    ) -> None:
+        """Index the store's committed `chunks` for BM25; dense search goes to the store.
 
         BM25 is bm25s with an English stemmer and stop words, the engine and defaults of
         llama-index's `BM25Retriever`, called directly: importing llama-index costs 2+ s of every
@@ -50,10 +43,13 @@ class HybridRetriever:
 
         logging.getLogger("bm25s").setLevel(logging.WARNING)  # bm25s sets DEBUG on import
 
-        self.chunks = {c.id: c for c in self.store.committed_chunks()}
+        self.store = store
+        self.embedder = embedder
+        self.settings = settings
+        self.chunks = {c.id: c for c in chunks}
         self.chunk_ids = list(self.chunks)
+        self.bm25: Any = None
         if not self.chunks:
-            self.bm25 = None
             return
         texts = [f"{c.title}\n{c.text}" for c in self.chunks.values()]
         self.bm25 = bm25s.BM25()

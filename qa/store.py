@@ -117,9 +117,9 @@ class Store:
             raise KeyError(source)
         return str(found["documents"][0])
 
-    def committed_chunks(self) -> list[Chunk]:
-        """All chunks of committed articles, in article order (for BM25 and answer building)."""
-        keys = {r.key for r in self.records().values()}
+    def committed_chunks(self, records: dict[str, ArticleRecord]) -> list[Chunk]:
+        """All chunks of these committed articles, in article order (for BM25 and answers)."""
+        keys = {r.key for r in records.values()}
         chunks = [
             _chunk(cid, meta, doc)
             for cid, meta, doc in self._pages(self.chunks, ["metadatas", "documents"])

@@ -57,7 +57,7 @@ def answerer_of(eng: Engine) -> LLMAnswerer:
 
 def meta_of(eng: Engine) -> dict[str, dict[str, str]]:
     assert eng.indexes is not None
-    return eng.indexes.article_meta()
+    return eng.indexes.article_meta
 
 
 def assert_exact_quotes(eng: Engine, answer: Answer) -> None:
