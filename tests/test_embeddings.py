@@ -2,10 +2,21 @@
 
 from __future__ import annotations
 
+import shutil
+from pathlib import Path
+
 import numpy as np
 import pytest
 
-from qa.embeddings import GRAPH, MiniLMEmbedder, minilm_weights, read_onnx_initializers
+from qa.embeddings import (
+    GRAPH,
+    LlamaIndexEmbedder,
+    MiniLMEmbedder,
+    minilm_weights,
+    read_onnx_initializers,
+)
+from qa.pipeline import Engine
+from qa.settings import PROJECT_ROOT, Settings
 
 TEXTS = [
     "U.S. forces are hosted at Camp Simba in Manda Bay, on Kenya's coast.",
@@ -73,3 +84,16 @@ def test_weights_cover_every_initializer_the_graph_declares() -> None:
 
 def test_empty_input_gives_no_vectors(embedder: MiniLMEmbedder) -> None:
     assert embedder.embed_passages([]).shape == (0, 384)
+
+
+def test_any_llama_index_embedding_class_plugs_in(tmp_path: Path) -> None:
+    from llama_index.core.embeddings import MockEmbedding
+
+    shutil.copytree(PROJECT_ROOT / "corpus", tmp_path / "corpus")
+    settings = Settings(corpus_dir=tmp_path / "corpus", store_dir=tmp_path / "store")
+    embedder = LlamaIndexEmbedder(MockEmbedding(embed_dim=8), name="mock-8")
+    engine = Engine(settings, embedder=embedder)
+    report = engine.ingest(progress=False)
+    assert len(report.added) == 5 and report.embedded > 0
+    assert engine.store.chunks.get(limit=1, include=["embeddings"])["embeddings"].shape == (1, 8)
+    assert "Manda Bay" in engine.ask("Where in Kenya are U.S. forces hosted?").text
