@@ -13,7 +13,7 @@ import difflib
 import math
 import re
 from collections import Counter
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 
@@ -235,18 +235,23 @@ def terms(text: str) -> tuple[str, ...]:
 
     Cached: the same passages and sentences come back question after question.
     """
-    out = []
-    stop = _stopwords()
-    for raw in WORD.findall(text):
-        word = raw.lower().replace("’", "'")
-        if word.endswith("'s"):
-            word = word[:-2]
-        alias = ALIASES.get(word) or ALIASES.get(word.strip("."))
-        if alias and (word != "us" or raw.isupper()):
-            out.append(alias)
-        elif word not in stop and word != "us":
-            out.append(word.strip("."))
-    return tuple(str(s) for s in _stemmer().stemWords(out))
+    return tuple(stem for word in WORD.findall(text) if (stem := _term(word)))
+
+
+@lru_cache(maxsize=2**18)
+def _term(raw: str) -> str:
+    """One word's stem, or "" for a stop word; cached, since a corpus repeats its words."""
+    word = raw.lower().replace("’", "'")
+    if word.endswith("'s"):
+        word = word[:-2]
+    alias = ALIASES.get(word) or ALIASES.get(word.strip("."))
+    if alias and (word != "us" or raw.isupper()):
+        word = alias
+    elif word in _stopwords() or word == "us":
+        return ""
+    else:
+        word = word.strip(".")
+    return str(_stemmer().stemWord(word))
 
 
 def proper_nouns(question: str) -> set[str]:
@@ -263,14 +268,20 @@ def proper_nouns(question: str) -> set[str]:
 class Vocabulary:
     """Document frequencies of stems over the chunks of the store: rare words weigh more."""
 
-    def __init__(self, chunks: Iterable[Chunk]) -> None:
-        self.df: Counter[str] = Counter()
-        self.n = 0
-        for chunk in chunks:
-            self.n += 1
-            self.df.update(set(terms(f"{chunk.title} {chunk.text}")))
+    def __init__(self, document_frequencies: dict[str, int], n: int) -> None:
+        self.df = document_frequencies
+        self.n = n
         self.words = sorted(self.df)
         self._corrections: dict[str, str] = {}
+
+    @classmethod
+    def of(cls, chunks: Sequence[Chunk]) -> Vocabulary:
+        """Count, for every stem, the chunks (title included) that hold it."""
+        df: Counter[str] = Counter()
+        for chunk in chunks:
+            words = set(WORD.findall(chunk.title)) | set(WORD.findall(chunk.text))
+            df.update({stem for word in words if (stem := _term(word))})
+        return cls(dict(df), len(chunks))
 
     def idf(self, stem: str) -> float:
         return math.log(1 + (self.n + 1) / (self.df.get(stem, 0) + 0.5))

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from functools import cached_property, lru_cache
 from typing import TYPE_CHECKING
 
+from qa import derived
 from qa.answer import ExtractiveAnswerer, Vocabulary, check_question
 from qa.conversation import Turn, is_follow_up, standalone_question
 from qa.corpus import load_corpus
@@ -86,9 +87,11 @@ class Engine:
         """Serve the store as it is, without reading the corpus folder."""
         with self._lock:
             records = self.store.records()
-            chunks = self.store.committed_chunks(records)
-            retriever = HybridRetriever(self.store, self.embedder, self.settings, chunks)
-            answerer = make_answerer(self.settings, Vocabulary(chunks))
+            built = derived.load_or_build(self.store, self.settings, records)
+            retriever = HybridRetriever(
+                self.store, self.embedder, self.settings, built.chunks, built.bm25
+            )
+            answerer = make_answerer(self.settings, built.vocabulary)
             self.indexes = Indexes(records, retriever, answerer)
 
     def add_articles(self, articles: list[Article]) -> SyncReport:

@@ -27,42 +27,46 @@ def split_question(question: str) -> list[str]:
     return parts
 
 
+def build_bm25(chunks: list[Chunk]) -> Any:
+    """A BM25 index of the chunks (title and text), rows in the order given; None when empty.
+
+    bm25s with an English stemmer and stop words, the engine and defaults of llama-index's
+    `BM25Retriever`, called directly: importing llama-index costs 2+ s of every cold `qa ask`,
+    and nothing else on the question path needs it.
+    """
+    if not chunks:
+        return None
+    import bm25s
+
+    bm25 = bm25s.BM25()
+    bm25.index(tokenize([f"{c.title}\n{c.text}" for c in chunks]), show_progress=False)
+    return bm25
+
+
+def tokenize(texts: list[str]) -> Any:
+    import bm25s
+    import Stemmer
+
+    logging.getLogger("bm25s").setLevel(logging.WARNING)  # bm25s sets DEBUG on import
+    return bm25s.tokenize(
+        texts, stopwords="en", stemmer=Stemmer.Stemmer("english"), show_progress=False
+    )
+
+
 class HybridRetriever:
     """Dense + BM25 over the committed chunks of a store; ranks fused with RRF."""
 
     def __init__(
-        self, store: Store, embedder: Embedder, settings: Settings, chunks: list[Chunk]
+        self, store: Store, embedder: Embedder, settings: Settings, chunks: list[Chunk], bm25: Any
     ) -> None:
-        """Index the store's committed `chunks` for BM25; dense search goes to the store.
-
-        BM25 is bm25s with an English stemmer and stop words, the engine and defaults of
-        llama-index's `BM25Retriever`, called directly: importing llama-index costs 2+ s of every
-        cold `qa ask`, and nothing else on the question path needs it.
-        """
-        import bm25s
-
-        logging.getLogger("bm25s").setLevel(logging.WARNING)  # bm25s sets DEBUG on import
-
+        """Search the store's committed `chunks`: `bm25` indexes them in this order (see
+        `build_bm25`); dense search goes to the store."""
         self.store = store
         self.embedder = embedder
         self.settings = settings
         self.chunks = {c.id: c for c in chunks}
         self.chunk_ids = list(self.chunks)
-        self.bm25: Any = None
-        if not self.chunks:
-            return
-        texts = [f"{c.title}\n{c.text}" for c in self.chunks.values()]
-        self.bm25 = bm25s.BM25()
-        self.bm25.index(self._tokenize(texts), show_progress=False)
-
-    @staticmethod
-    def _tokenize(texts: list[str]) -> Any:
-        import bm25s
-        import Stemmer
-
-        return bm25s.tokenize(
-            texts, stopwords="en", stemmer=Stemmer.Stemmer("english"), show_progress=False
-        )
+        self.bm25 = bm25
 
     def dense(self, question: str, limit: int) -> list[tuple[str, float]]:
         """Chunk ids with their cosine similarity to the question (committed chunks only)."""
@@ -74,7 +78,7 @@ class HybridRetriever:
         """Chunk ids by BM25 score (zero-score chunks left out)."""
         if self.bm25 is None:
             return []
-        query = self._tokenize([question])
+        query = tokenize([question])
         if not query.vocab:
             return []
         k = min(limit, len(self.chunk_ids))

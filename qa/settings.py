@@ -29,6 +29,11 @@ class Settings(BaseSettings):
         None, description="URL of a Chroma server (e.g. http://127.0.0.1:8000); unset = embedded."
     )
     collection: str = Field("newsdesk", description="Name prefix of the Chroma collections.")
+    cache_indexes: bool = Field(
+        True,
+        description="Save the chunk table, BM25 index and word counts under store_dir/derived, "
+        "so a new process loads them instead of reading every chunk back and rebuilding.",
+    )
 
     embedder: Literal["minilm-int8", "openai"] = Field(
         "minilm-int8",

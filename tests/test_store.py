@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import signal
@@ -145,3 +146,54 @@ def test_a_killed_ingest_leaves_a_store_that_answers_and_the_next_ingest_complet
     assert len(finished.store.records()) == 29
     assert_consistent(finished)
     assert Engine(settings).ingest(progress=False).embedded == 0
+
+
+def saved_index_folders(settings: Settings) -> list[Path]:
+    return sorted(p for p in (settings.store_dir / "derived").iterdir() if p.is_dir())
+
+
+def test_a_new_process_loads_the_saved_indexes_and_answers_the_same(
+    settings: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    question = "Where in Kenya are U.S. forces hosted?"
+    first = Engine(settings)
+    first.ingest(progress=False)
+    expected = first.ask(question)
+    assert len(saved_index_folders(settings)) == 1
+
+    def no_reading_back(*_: object) -> None:
+        raise AssertionError("read every chunk back although the saved indexes were current")
+
+    monkeypatch.setattr("qa.store.Store.committed_chunks", no_reading_back)
+    second = Engine(settings)
+    second.ingest(progress=False)
+    assert second.ask(question) == expected
+
+
+def test_the_saved_indexes_follow_an_edit_and_old_copies_are_deleted(settings: Settings) -> None:
+    engine = Engine(settings)
+    engine.ingest(progress=False)
+    before = saved_index_folders(settings)
+    (settings.corpus_dir / "new-article.md").write_text(
+        "---\ntitle: Nairobi marathon\n---\nThe Nairobi marathon was won by Faith Kipyegon.\n",
+        encoding="utf-8",
+    )
+    engine.ingest(progress=False)
+    after = saved_index_folders(settings)
+    assert len(after) == 1 and after != before
+    fresh = Engine(settings)
+    fresh.ingest(progress=False)
+    answer = fresh.ask("Who won the Nairobi marathon?")
+    assert "Faith Kipyegon" in answer.text
+    assert answer.citations[0].source == "new-article.md"
+
+
+def test_damaged_saved_indexes_are_rebuilt_not_trusted(settings: Settings) -> None:
+    Engine(settings).ingest(progress=False)
+    (folder,) = saved_index_folders(settings)
+    (folder / "chunks.json").write_text("{not json", encoding="utf-8")
+    engine = Engine(settings)
+    engine.ingest(progress=False)
+    answer = engine.ask("Where in Kenya are U.S. forces hosted?")
+    assert "Manda Bay" in answer.text
+    assert json.loads((saved_index_folders(settings)[0] / "chunks.json").read_text())
