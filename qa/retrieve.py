@@ -53,6 +53,17 @@ def tokenize(texts: list[str]) -> Any:
     )
 
 
+def bm25_ranking(bm25: Any, chunk_ids: list[str], question: str, limit: int) -> list[str]:
+    """The ids (`chunk_ids`, in index row order) of the best BM25 matches, zero scores left out."""
+    if bm25 is None:
+        return []
+    query = tokenize([question])
+    if not query.vocab:
+        return []
+    rows, scores = bm25.retrieve(query, k=min(limit, len(chunk_ids)), show_progress=False)
+    return [chunk_ids[i] for i, score in zip(rows[0], scores[0], strict=True) if score > 0]
+
+
 class HybridRetriever:
     """Dense + BM25 over the committed chunks of a store; ranks fused with RRF."""
 
@@ -76,14 +87,7 @@ class HybridRetriever:
 
     def sparse(self, question: str, limit: int) -> list[str]:
         """Chunk ids by BM25 score (zero-score chunks left out)."""
-        if self.bm25 is None:
-            return []
-        query = tokenize([question])
-        if not query.vocab:
-            return []
-        k = min(limit, len(self.chunk_ids))
-        rows, scores = self.bm25.retrieve(query, k=k, show_progress=False)
-        return [self.chunk_ids[i] for i, score in zip(rows[0], scores[0], strict=True) if score > 0]
+        return bm25_ranking(self.bm25, self.chunk_ids, question, limit)
 
     def retrieve(self, question: str, top_k: int | None = None) -> list[ScoredChunk]:
         """The top-k chunks by reciprocal rank fusion of the dense and BM25 rankings.
