@@ -271,7 +271,9 @@ class Vocabulary:
     def __init__(self, document_frequencies: dict[str, int], n: int) -> None:
         self.df = document_frequencies
         self.n = n
-        self.words = sorted(self.df)
+        self.words_by_initial: dict[str, list[str]] = {}
+        for word in sorted(self.df):
+            self.words_by_initial.setdefault(word[0], []).append(word)
         self._corrections: dict[str, str] = {}
 
     @classmethod
@@ -295,11 +297,9 @@ class Vocabulary:
         return self._corrections[stem]
 
     def _closest(self, stem: str) -> str:
-        close = [
-            w
-            for w in difflib.get_close_matches(stem, self.words, n=3, cutoff=0.85)
-            if w[0] == stem[0]
-        ]
+        """Compared only with words of the same initial: a 26th of the work at 100k words."""
+        same_initial = self.words_by_initial.get(stem[0], [])
+        close = difflib.get_close_matches(stem, same_initial, n=1, cutoff=0.85)
         return close[0] if close else stem
 
 

@@ -82,7 +82,7 @@ class HybridRetriever:
     def dense(self, question: str, limit: int) -> list[tuple[str, float]]:
         """Chunk ids with their cosine similarity to the question (committed chunks only)."""
         vector = self.embedder.embed_query(question)
-        hits = self.store.query(vector, limit + 10)
+        hits = self.store.query(vector, min(limit + 10, len(self.chunks)))
         return [(cid, sim) for cid, sim in hits if cid in self.chunks][:limit]
 
     def sparse(self, question: str, limit: int) -> list[str]:

@@ -128,12 +128,15 @@ class Store:
         return sorted(chunks, key=lambda c: (c.source, c.start))
 
     def query(self, vector: Any, n_results: int) -> list[tuple[str, float]]:
-        """Dense neighbours of a query vector: chunk ids with cosine similarity."""
-        total = self.chunks.count()
-        if total == 0:
+        """Dense neighbours of a query vector: chunk ids with cosine similarity.
+
+        `n_results` must not exceed the stored chunks; the caller knows how many are committed,
+        and counting here cost 5 ms a question at 13,000 chunks, growing with the store.
+        """
+        if n_results < 1:
             return []
         found = self.chunks.query(
-            query_embeddings=[vector], n_results=min(n_results, total), include=["distances"]
+            query_embeddings=[vector], n_results=n_results, include=["distances"]
         )
         pairs = zip(found["ids"][0], found["distances"][0], strict=True)
         return [(cid, 1.0 - dist) for cid, dist in pairs]
