@@ -641,7 +641,8 @@ def server_mode(
     from qa.pipeline import Engine
 
     with chroma_server(path) as url:
-        settings = make_settings(corpus_dir=corpus, chroma_url=url, collection="bench")
+        settings = make_settings(corpus_dir=corpus, chroma_url=url, collection="bench",
+                                 store_dir=path / "client")  # the client's derived indexes
         engine = Engine(settings, embedder=replay)
         report, seconds, again, reingest = ingest_twice(engine)
         if questions:

@@ -31,8 +31,9 @@ class Settings(BaseSettings):
     collection: str = Field("newsdesk", description="Name prefix of the Chroma collections.")
     cache_indexes: bool = Field(
         True,
-        description="Save the chunk table, BM25 index and word counts under store_dir/derived, "
-        "so a new process loads them instead of reading every chunk back and rebuilding.",
+        description="Save the chunk table, BM25 index and word counts under store_dir/derived "
+        "(with a Chroma server too, as a local copy), so a new process loads them instead of "
+        "reading every chunk back and rebuilding.",
     )
 
     embedder: Literal["minilm-int8", "openai"] = Field(

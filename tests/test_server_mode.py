@@ -37,7 +37,12 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, Path
 
 def test_ingest_and_ask_through_a_chroma_server(server: tuple[str, Path]) -> None:
     url, corpus = server
-    settings = make_settings(corpus_dir=corpus, chroma_url=url, collection="server-test")
+    settings = make_settings(
+        corpus_dir=corpus,
+        chroma_url=url,
+        collection="server-test",
+        store_dir=corpus.parent / "local",  # where this client saves its derived indexes
+    )
     engine = Engine(settings)
     first = engine.ingest(progress=False)
     assert first.embedded > 0 and len(first.added) == len(list(corpus.glob("*.md")))
