@@ -642,7 +642,7 @@ def server_mode(
 
     with chroma_server(path) as url:
         settings = make_settings(corpus_dir=corpus, chroma_url=url, collection="bench",
-                                 store_dir=path / "client")  # the client's derived indexes
+                                 store_dir=path.parent / "chroma-client")  # derived indexes
         engine = Engine(settings, embedder=replay)
         report, seconds, again, reingest = ingest_twice(engine)
         if questions:
