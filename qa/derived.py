@@ -32,7 +32,7 @@ log = logging.getLogger(__name__)
 CHUNK_FIELDS = [field.name for field in dataclasses.fields(Chunk)]
 SAVED_NAME = re.compile(r"(?P<collection>.+)-[0-9a-f]{24}")
 
-FORMAT = "derived-v1"
+FORMAT = "derived-v2"
 """Changes whenever what is saved, or how BM25 and the vocabulary are built, changes."""
 
 
@@ -80,14 +80,15 @@ def load(settings: Settings, records: dict[str, ArticleRecord]) -> DerivedIndexe
     import bm25s
 
     try:
-        table = json.loads((path / "chunks.json").read_text(encoding="utf-8"))
-        chunks = [Chunk(*row) for row in table["chunks"]]
+        with (path / "chunks.jsonl").open(encoding="utf-8") as lines:
+            chunks = [Chunk(*json.loads(line)) for line in lines]
+        frequencies = json.loads((path / "vocabulary.json").read_text(encoding="utf-8"))
         bm25 = bm25s.BM25.load(str(path / "bm25"), mmap=True, show_progress=False)
     except (OSError, ValueError, KeyError, TypeError) as err:
         log.warning("Deleting the damaged saved indexes at %s (%s); rebuilding", path, err)
         shutil.rmtree(path, ignore_errors=True)
         return None
-    return DerivedIndexes(chunks, bm25, Vocabulary(table["document_frequencies"], len(chunks)))
+    return DerivedIndexes(chunks, bm25, Vocabulary(frequencies, len(chunks)))
 
 
 def save(settings: Settings, records: dict[str, ArticleRecord], indexes: DerivedIndexes) -> None:
@@ -102,11 +103,10 @@ def save(settings: Settings, records: dict[str, ArticleRecord], indexes: Derived
     try:
         base.mkdir(parents=True, exist_ok=True)
         work = Path(tempfile.mkdtemp(prefix=f".{name}-", dir=base))
-        table = {
-            "chunks": [[getattr(c, name) for name in CHUNK_FIELDS] for c in indexes.chunks],
-            "document_frequencies": indexes.vocabulary.df,
-        }
-        (work / "chunks.json").write_text(json.dumps(table), encoding="utf-8")
+        with (work / "chunks.jsonl").open("w", encoding="utf-8") as out:
+            for chunk in indexes.chunks:  # a line each: one big string would cost 100s of MB
+                out.write(json.dumps([getattr(chunk, field) for field in CHUNK_FIELDS]) + "\n")
+        (work / "vocabulary.json").write_text(json.dumps(indexes.vocabulary.df), encoding="utf-8")
         indexes.bm25.save(str(work / "bm25"), show_progress=False)
         (work / "complete").touch()
         try:

@@ -191,9 +191,10 @@ def test_the_saved_indexes_follow_an_edit_and_old_copies_are_deleted(settings: S
 def test_damaged_saved_indexes_are_rebuilt_not_trusted(settings: Settings) -> None:
     Engine(settings).ingest(progress=False)
     (folder,) = saved_index_folders(settings)
-    (folder / "chunks.json").write_text("{not json", encoding="utf-8")
+    (folder / "chunks.jsonl").write_text("[not json\n", encoding="utf-8")
     engine = Engine(settings)
     engine.ingest(progress=False)
     answer = engine.ask("Where in Kenya are U.S. forces hosted?")
     assert "Manda Bay" in answer.text
-    assert json.loads((saved_index_folders(settings)[0] / "chunks.json").read_text())
+    rebuilt = (saved_index_folders(settings)[0] / "chunks.jsonl").read_text(encoding="utf-8")
+    assert all(json.loads(line) for line in rebuilt.splitlines())
