@@ -12,6 +12,7 @@ chat: setup
 test: setup lint
 	$(BIN)/pytest -q
 	$(BIN)/qa eval
+	$(BIN)/qa eval --questions evals/heldout.yaml
 
 setup: $(VENV)/.installed
 
@@ -31,6 +32,7 @@ lint: setup
 
 eval: setup
 	$(BIN)/qa eval
+	$(BIN)/qa eval --questions evals/heldout.yaml
 
 clean:
 	rm -rf $(VENV) store/*-* store/chroma.sqlite3
