@@ -53,6 +53,25 @@ def test_the_bundled_question_set_is_large_and_balanced() -> None:
     assert thresholds["quote_faithfulness"] == 1.0
 
 
+@pytest.mark.parametrize("name", ["questions.yaml", "heldout.yaml"])
+def test_every_expected_answer_occurs_in_a_listed_article(name: str) -> None:
+    questions, _ = load_questions(PROJECT_ROOT / "evals" / name)
+    for q in questions:
+        text = " ".join(
+            (PROJECT_ROOT / "corpus" / article).read_text(encoding="utf-8").lower()
+            for article in q.articles
+        )
+        for group in q.expect:
+            assert any(alt.lower() in text for alt in group), (q.id, group)
+
+
+def test_the_held_out_set_shares_no_question_with_the_calibration_set() -> None:
+    calibration, _ = load_questions(PROJECT_ROOT / "evals/questions.yaml")
+    held_out, _ = load_questions(PROJECT_ROOT / "evals/heldout.yaml")
+    assert not {q.id for q in calibration} & {q.id for q in held_out}
+    assert not {q.question.lower() for q in calibration} & {q.question.lower() for q in held_out}
+
+
 def test_a_run_scores_answers_refusals_quotes_and_retrieval(workspace: Path) -> None:
     questions = workspace / "q.yaml"
     questions.write_text(QUESTIONS.format(accuracy=0.5), encoding="utf-8")
