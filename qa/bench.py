@@ -603,7 +603,9 @@ def ask_all(
         ranked["dense"].append((q, hits([cid for cid, _ in dense])))
         ranked["bm25"].append((q, hits(retriever.sparse(q.question, CANDIDATES))))
         fused = retriever.retrieve(q.question, 2 * CANDIDATES)
-        ranked["hybrid"].append((q, hits([s.chunk.id for s in fused])))
+        ranked["hybrid"].append(  # passages, which may be sections rather than stored chunks
+            (q, [Hit(article_id(s.chunk.source), s.chunk.text) for s in fused])
+        )
     n = max(len(questions), 1)
     answers = {
         "right": right,
