@@ -49,13 +49,20 @@ def load_or_build(
     store: Store, settings: Settings, records: dict[str, ArticleRecord]
 ) -> DerivedIndexes:
     """The saved indexes of these records, or new ones built from the store (and saved)."""
-    saved = load(settings, records)
+    if not settings.cache_indexes or not records:
+        return build(store, records)
+    name = f"{settings.collection}-{fingerprint(records, settings)}"
+    saved = load(folder(settings) / name)
     if saved is not None:
         return saved
-    chunks = store.committed_chunks(records)
-    built = DerivedIndexes(chunks, build_bm25(chunks), Vocabulary.of(chunks))
-    save(settings, records, built)
+    built = build(store, records)
+    save(settings, name, built)
     return built
+
+
+def build(store: Store, records: dict[str, ArticleRecord]) -> DerivedIndexes:
+    chunks = store.committed_chunks(records)
+    return DerivedIndexes(chunks, build_bm25(chunks), Vocabulary.of(chunks))
 
 
 def fingerprint(records: dict[str, ArticleRecord], settings: Settings) -> str:
@@ -70,11 +77,8 @@ def folder(settings: Settings) -> Path:
     return settings.store_dir / "derived"
 
 
-def load(settings: Settings, records: dict[str, ArticleRecord]) -> DerivedIndexes | None:
-    """The saved indexes of exactly these records, or None (none saved, other records, damaged)."""
-    if not settings.cache_indexes or not records:
-        return None
-    path = folder(settings) / f"{settings.collection}-{fingerprint(records, settings)}"
+def load(path: Path) -> DerivedIndexes | None:
+    """The indexes saved at `path`, or None (none saved there, or damaged)."""
     if not (path / "complete").exists():
         return None
     import bm25s
@@ -91,15 +95,14 @@ def load(settings: Settings, records: dict[str, ArticleRecord]) -> DerivedIndexe
     return DerivedIndexes(chunks, bm25, Vocabulary(frequencies, len(chunks)))
 
 
-def save(settings: Settings, records: dict[str, ArticleRecord], indexes: DerivedIndexes) -> None:
-    """Save the indexes for these records and delete the copies of earlier store states.
+def save(settings: Settings, name: str, indexes: DerivedIndexes) -> None:
+    """Save the indexes as `name` and delete the collection's copies of earlier store states.
 
     A failure to save costs only speed, so it is logged, never raised.
     """
-    if not settings.cache_indexes or not records or indexes.bm25 is None:
+    if indexes.bm25 is None:
         return
     base = folder(settings)
-    name = f"{settings.collection}-{fingerprint(records, settings)}"
     try:
         base.mkdir(parents=True, exist_ok=True)
         work = Path(tempfile.mkdtemp(prefix=f".{name}-", dir=base))
