@@ -405,22 +405,22 @@ class ExtractiveAnswerer:
         nouns = counted_nouns(question) if kind == "number" else set()
         asked = set(weights)
         candidates = [
-            (sentence, context)
+            (sentence, part, set(terms(f"{part.chunk.title} {part.chunk.text}")))
             for rank, passage in enumerate(passages)
-            for context in [set(terms(f"{passage.chunk.title} {passage.chunk.text}"))]
             for sentence in sentences_of(passage, rank)
+            for part in [passage.part_at(sentence.start)]
         ]
         settings = self.settings
-        similarities = sentence_similarity(question, [s.text for s, _ in candidates])
+        similarities = sentence_similarity(question, [s.text for s, _, _ in candidates])
         scored = []
-        for (sentence, context), similarity in zip(candidates, similarities, strict=True):
+        for (sentence, part, context), similarity in zip(candidates, similarities, strict=True):
             own = set(terms(sentence.text))
             weight = sum(
                 w * (1.0 if t in own else 0.5 if t in context else 0.0) for t, w in weights.items()
             )
             lexical = weight / total if total else 0.0
             semantic = _above(similarity, settings.sentence_floor)
-            passage = _above(sentence.chunk.similarity, settings.passage_floor)
+            passage = _above(part.similarity, settings.passage_floor)
             support = (
                 settings.lexical_weight * lexical
                 + settings.sentence_weight * semantic

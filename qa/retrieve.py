@@ -90,20 +90,63 @@ class HybridRetriever:
         return bm25_ranking(self.bm25, self.chunk_ids, question, limit)
 
     def retrieve(self, question: str, top_k: int | None = None) -> list[ScoredChunk]:
-        """The top-k chunks by reciprocal rank fusion of the dense and BM25 rankings.
+        """The top-k passages: chunks ranked by reciprocal rank fusion of the dense and BM25
+        rankings, each replaced by its section (see `Settings.section_chunks`).
 
-        A compound question gets top-k chunks per part, interleaved, so each part has evidence.
+        A compound question gets top-k passages per part, interleaved, so each part has evidence.
         """
         if not self.chunks:
             return []
         top_k = top_k or self.settings.top_k
-        rankings = [self._retrieve_one(part, top_k) for part in split_question(question)]
+        span = self.settings.section_chunks
+        depth = top_k if span == 1 else self.settings.candidates
+        rankings = [self._retrieve_one(part, depth) for part in split_question(question)]
         merged: dict[str, ScoredChunk] = {}
-        for rank in range(top_k):
+        for rank in range(depth):
             for ranking in rankings:
                 if rank < len(ranking):
                     merged.setdefault(ranking[rank].chunk.id, ranking[rank])
-        return list(merged.values())
+        if span == 1:
+            return list(merged.values())
+        return self._sections(list(merged.values()), top_k * len(rankings))
+
+    def _sections(self, ranked: list[ScoredChunk], limit: int) -> list[ScoredChunk]:
+        """The sections of the ranked chunks, in the order of their best chunk, at most `limit`."""
+        span = self.settings.section_chunks
+        groups: dict[tuple[str, int], list[ScoredChunk]] = {}
+        for scored in ranked:
+            key, index = scored.chunk.id.rsplit(":", 1)
+            section = (key, int(index) // span)
+            if section in groups or len(groups) < limit:
+                groups.setdefault(section, []).append(scored)
+        return [self._section(key, number, hits) for (key, number), hits in groups.items()]
+
+    def _section(self, key: str, number: int, hits: list[ScoredChunk]) -> ScoredChunk:
+        span = self.settings.section_chunks
+        ids = [f"{key}:{i}" for i in range(number * span, (number + 1) * span)]
+        members = [self.chunks[cid] for cid in ids if cid in self.chunks]
+        retrieved = {h.chunk.id: h for h in hits}
+        parts = tuple(retrieved.get(c.id, ScoredChunk(chunk=c, score=0.0)) for c in members)
+        first, last, best = members[0], members[-1], hits[0]
+        start, end = first.start, last.end
+        text = self.store.article_text(first.source)[start:end]
+        section = Chunk(
+            id=f"{key}:{first.id.rsplit(':', 1)[1]}-{last.id.rsplit(':', 1)[1]}",
+            source=first.source,
+            title=first.title,
+            date=first.date,
+            start=start,
+            end=end,
+            text=text,
+        )
+        return ScoredChunk(
+            chunk=section,
+            score=best.score,
+            dense_rank=best.dense_rank,
+            bm25_rank=best.bm25_rank,
+            similarity=max(part.similarity for part in parts),
+            parts=parts,
+        )
 
     def _retrieve_one(self, question: str, top_k: int) -> list[ScoredChunk]:
         limit = self.settings.candidates

@@ -65,6 +65,13 @@ class Settings(BaseSettings):
     )
 
     top_k: int = Field(5, ge=1, le=50, description="Passages handed to the answerer.")
+    section_chunks: int = Field(
+        5,
+        ge=1,
+        description="Chunks per section: chunks are scored, and each hit's section (this many "
+        "consecutive chunks of its article) is the passage handed on, so the answer's "
+        "neighbourhood comes along (1 = the chunks alone).",
+    )
     candidates: int = Field(
         30, ge=1, description="Candidates each retriever (dense, BM25) returns before fusion."
     )

@@ -41,6 +41,15 @@ class ScoredChunk:
     bm25_rank: int | None = None
     similarity: float = 0.0
     """Cosine similarity of the chunk to the question under the embedding model (0 if unseen)."""
+    parts: tuple[ScoredChunk, ...] = ()
+    """For a section (consecutive chunks of one article): its chunks, each scored as retrieved
+    (score 0 and similarity 0 when only its neighbour was retrieved)."""
+
+    def part_at(self, offset: int) -> ScoredChunk:
+        """The part holding this article offset that is most similar to the question; the
+        passage itself when it has no parts."""
+        holding = [p for p in self.parts if p.chunk.start <= offset < p.chunk.end]
+        return max(holding, key=lambda p: p.similarity) if holding else self
 
 
 @dataclass(frozen=True)

@@ -137,3 +137,25 @@ def test_ask_builds_the_store_itself_and_a_second_call_reloads_nothing(tmp_path:
     )
     assert engine.retriever is retriever
     assert second.text == first.text
+
+
+def test_passages_are_sections_of_consecutive_chunks_with_their_scored_parts(
+    engine: Engine, texts: dict[str, str]
+) -> None:
+    passages = engine.ask("Where in Kenya are U.S. forces hosted?").passages
+    assert 1 <= len(passages) <= engine.settings.top_k
+    for passage in passages:
+        section = passage.chunk
+        assert section.text == texts[section.source][section.start : section.end]
+        assert 1 <= len(passage.parts) <= engine.settings.section_chunks
+        assert section.start == passage.parts[0].chunk.start
+        assert section.end == passage.parts[-1].chunk.end
+        assert max(p.similarity for p in passage.parts) == passage.similarity > 0
+
+
+def test_with_one_chunk_a_section_passages_are_the_chunks_themselves(seed: Settings) -> None:
+    engine = Engine(seed.model_copy(update={"section_chunks": 1}))
+    answer = engine.ask("Where in Kenya are U.S. forces hosted?")
+    assert "Manda Bay" in answer.text
+    assert all(not p.parts for p in answer.passages)
+    assert len(answer.passages) == seed.top_k
