@@ -80,13 +80,14 @@ class Engine:
             report = self.store.sync(loaded.articles, remove_missing=True, progress=progress)
             report.skipped = loaded.skipped
             if report.changed or self.indexes is None:
-                self.load()
+                self.load(report.records)
         return report
 
-    def load(self) -> None:
-        """Serve the store as it is, without reading the corpus folder."""
+    def load(self, records: dict[str, ArticleRecord] | None = None) -> None:
+        """Serve the store as it is, without reading the corpus folder; `records` are the
+        committed articles when the caller has just read them."""
         with self._lock:
-            records = self.store.records()
+            records = self.store.records() if records is None else records
             built = derived.load_or_build(self.store, self.settings, records)
             retriever = HybridRetriever(
                 self.store, self.embedder, self.settings, built.chunks, built.bm25
@@ -98,7 +99,7 @@ class Engine:
         """Add or replace articles (e.g. an upload) without touching the rest of the store."""
         with self._lock:
             report = self.store.sync(articles, remove_missing=False, progress=False)
-            self.load()
+            self.load(report.records)
         return report
 
     def remove_articles(self, sources: list[str]) -> None:

@@ -51,6 +51,8 @@ class SyncReport:
     unchanged: int = 0
     embedded: int = 0
     skipped: list[tuple[str, str]] = field(default_factory=list)
+    records: dict[str, ArticleRecord] = field(default_factory=dict, repr=False)
+    """The committed articles after the ingest, so the caller need not read them again."""
 
     @property
     def changed(self) -> bool:
@@ -166,7 +168,8 @@ class Store:
             wanted = {a.source for a in articles}
             report.removed = sorted(set(committed) - wanted)
             self.remove(report.removed)
-        self._drop_uncommitted()
+        report.records = committed if not report.changed else self.records()
+        self._drop_uncommitted(report.records)
         return report
 
     def remove(self, sources: Iterable[str]) -> None:
@@ -223,14 +226,14 @@ class Store:
             present.update(found["ids"])
         return present
 
-    def _drop_uncommitted(self) -> None:
+    def _drop_uncommitted(self, committed: dict[str, ArticleRecord]) -> None:
         """Delete chunks no article record names (old versions, a killed ingest's leftovers).
 
         Every committed article's chunks are all stored, so when the chunk count equals the
         committed articles' chunk total there is nothing to delete: the scan of every chunk's
         metadata (seconds at 100k chunks) is skipped.
         """
-        records = self.records().values()
+        records = committed.values()
         if self.chunks.count() == sum(r.n_chunks for r in records):
             return
         keys = {r.key for r in records}
