@@ -17,6 +17,7 @@ import logging
 import re
 import shutil
 import tempfile
+import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -31,6 +32,12 @@ log = logging.getLogger(__name__)
 
 CHUNK_FIELDS = [field.name for field in dataclasses.fields(Chunk)]
 SAVED_NAME = re.compile(r"(?P<collection>.+)-[0-9a-f]{24}")
+UNFINISHED_NAME = re.compile(r"\.(?P<collection>.+)-[0-9a-f]{24}-.+")
+
+ABANDONED_AFTER_S = 3600
+"""A temporary save folder this old belongs to a killed process. A younger one may be a save
+still in progress in another process (a whole rebuild and save took 58.6 s at the full
+benchmark corpus)."""
 
 FORMAT = "derived-v2"
 """Changes whenever what is saved, or how BM25 and the vocabulary are built, changes."""
@@ -119,7 +126,18 @@ def save(settings: Settings, name: str, indexes: DerivedIndexes) -> None:
     except OSError as err:
         log.warning("Could not save the derived indexes under %s: %s", base, err)
         return
+    delete_earlier_copies(base, settings.collection, keep=name)
+
+
+def delete_earlier_copies(base: Path, collection: str, keep: str) -> None:
+    """Delete the collection's saved copies other than `keep`, and abandoned temporary folders."""
+    abandoned_before = time.time() - ABANDONED_AFTER_S
     for old in base.iterdir():
-        match = SAVED_NAME.fullmatch(old.name)
-        if match and match["collection"] == settings.collection and old.name != name:
+        saved = SAVED_NAME.fullmatch(old.name)
+        unfinished = UNFINISHED_NAME.fullmatch(old.name)
+        if (saved and saved["collection"] == collection and old.name != keep) or (
+            unfinished
+            and unfinished["collection"] == collection
+            and old.stat().st_mtime < abandoned_before
+        ):
             shutil.rmtree(old, ignore_errors=True)

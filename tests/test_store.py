@@ -188,6 +188,28 @@ def test_the_saved_indexes_follow_an_edit_and_old_copies_are_deleted(settings: S
     assert answer.citations[0].source == "new-article.md"
 
 
+def test_a_killed_saves_temporary_folder_is_deleted_by_a_later_save_once_abandoned(
+    settings: Settings,
+) -> None:
+    engine = Engine(settings)
+    engine.ingest(progress=False)
+    (saved,) = saved_index_folders(settings)
+    abandoned = saved.with_name(f".{saved.name}-killed")
+    in_progress = saved.with_name(f".{saved.name}-writing")
+    for unfinished in (abandoned, in_progress):
+        shutil.copytree(saved, unfinished)
+    two_hours_ago = saved.stat().st_mtime - 7200
+    os.utime(abandoned, (two_hours_ago, two_hours_ago))
+    (settings.corpus_dir / "new-article.md").write_text(
+        "---\ntitle: Nairobi marathon\n---\nThe Nairobi marathon was won by Faith Kipyegon.\n",
+        encoding="utf-8",
+    )
+    engine.ingest(progress=False)
+    left = {p.name for p in (settings.store_dir / "derived").iterdir()}
+    assert abandoned.name not in left
+    assert in_progress.name in left
+
+
 def test_damaged_saved_indexes_are_rebuilt_not_trusted(settings: Settings) -> None:
     Engine(settings).ingest(progress=False)
     (folder,) = saved_index_folders(settings)
