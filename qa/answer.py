@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 
 from qa.errors import QuestionError
-from qa.retrieve import split_question
+from qa.retrieve import english_stemmer, split_question
 from qa.settings import Settings
 from qa.types import Answer, Chunk, Citation, ScoredChunk
 
@@ -216,13 +216,6 @@ def counts(sentence: str, nouns: set[str]) -> bool:
 
 
 @lru_cache(maxsize=1)
-def _stemmer():  # type: ignore[no-untyped-def]
-    import Stemmer
-
-    return Stemmer.Stemmer("english")
-
-
-@lru_cache(maxsize=1)
 def _stopwords() -> frozenset[str]:
     from bm25s.stopwords import STOPWORDS_EN_PLUS
 
@@ -251,7 +244,7 @@ def _term(raw: str) -> str:
         return ""
     else:
         word = word.strip(".")
-    return str(_stemmer().stemWord(word))
+    return str(english_stemmer().stemWord(word))
 
 
 def proper_nouns(question: str) -> set[str]:

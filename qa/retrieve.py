@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import re
+import threading
 from typing import Any
 
 from qa.embeddings import Embedder
@@ -12,6 +13,8 @@ from qa.store import Store
 from qa.types import Chunk, ScoredChunk
 
 log = logging.getLogger(__name__)
+
+_per_thread = threading.local()
 
 PART_BOUNDARY = re.compile(
     r",?\s+and\s+(?=(?:what|which|who|whom|whose|when|where|how|why)\b)|(?<=\?)\s+(?=\S)",
@@ -45,12 +48,23 @@ def build_bm25(chunks: list[Chunk]) -> Any:
 
 def tokenize(texts: list[str]) -> Any:
     import bm25s
-    import Stemmer
 
     logging.getLogger("bm25s").setLevel(logging.WARNING)  # bm25s sets DEBUG on import
-    return bm25s.tokenize(
-        texts, stopwords="en", stemmer=Stemmer.Stemmer("english"), show_progress=False
-    )
+    return bm25s.tokenize(texts, stopwords="en", stemmer=english_stemmer(), show_progress=False)
+
+
+def english_stemmer() -> Any:
+    """This thread's English stemmer (PyStemmer), shared by BM25 and the answerer.
+
+    One per thread: a PyStemmer instance keeps state between calls and its documentation says
+    only one thread may use it at a time, while the chat window answers on several threads.
+    """
+    stemmer = getattr(_per_thread, "stemmer", None)
+    if stemmer is None:
+        import Stemmer
+
+        stemmer = _per_thread.stemmer = Stemmer.Stemmer("english")
+    return stemmer
 
 
 def bm25_ranking(bm25: Any, chunk_ids: list[str], question: str, limit: int) -> list[str]:
