@@ -20,6 +20,7 @@ import gc
 import gzip
 import json
 import logging
+import multiprocessing
 import os
 import platform
 import shutil
@@ -30,6 +31,7 @@ import threading
 import time
 import zlib
 from collections.abc import Callable, Sequence
+from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -74,31 +76,28 @@ class Hit:
 
 
 class MeteredEmbedder:
-    """Counts the passages and seconds spent in the embedder and keeps their vectors by text.
+    """Counts the passages and seconds spent in the embedder.
 
-    With `replay`, passages already seen are served from those vectors (server mode measures the
-    store path, not the model a second time); only the others reach the model and are counted.
+    With `replay` (vectors by passage text), passages already embedded are served from it (server
+    mode measures the store path, not the model a second time); only the others reach the model
+    and are counted.
     """
 
     def __init__(self, inner: Embedder, replay: dict[str, np.ndarray] | None = None) -> None:
         self.inner = inner
         self.name = inner.name
-        self.replay = replay
-        self.vectors: dict[str, np.ndarray] = {}
+        self.replay = replay or {}
         self.seconds = 0.0
         self.passages = 0
 
     def embed_passages(self, texts: Sequence[str]) -> np.ndarray:
-        replay = self.replay or {}
-        missing = [t for t in texts if t not in replay]
+        missing = [t for t in texts if t not in self.replay]
         start = time.perf_counter()
         fresh = self.inner.embed_passages(missing) if missing else np.zeros((0, HIDDEN))
         self.seconds += time.perf_counter() - start
         self.passages += len(missing)
         computed = dict(zip(missing, fresh, strict=True))
-        if self.replay is None:
-            self.vectors.update(computed)
-        return np.array([computed[t] if t in computed else replay[t] for t in texts])
+        return np.array([computed[t] if t in computed else self.replay[t] for t in texts])
 
     def embed_query(self, text: str) -> np.ndarray:
         return self.inner.embed_query(text)
@@ -401,13 +400,13 @@ def run_size(
     articles: list[dict[str, Any]],
     questions: list[Question],
     root: Path,
-    embedder: MiniLMEmbedder,
     options: argparse.Namespace,
 ) -> dict[str, Any]:
     """Ingest, re-ingest, ask, score and compare at one corpus size; return the figures."""
     from qa.chunking import token_counter
     from qa.pipeline import Engine
 
+    embedder = bundled_embedder()
     token_counter("cl100k_base")  # points tiktoken at its offline cache
     import tiktoken
 
@@ -461,13 +460,35 @@ def run_size(
 
     if options.server:
         result["server"] = server_mode(
-            corpus, root / "chroma-server", MeteredEmbedder(embedder, replay=metered.vectors),
+            corpus, root / "chroma-server", MeteredEmbedder(embedder, stored_vectors(engine)),
             asked, answers["texts"],
         )
     answers.pop("texts")
     del engine, metered
     gc.collect()
     return result
+
+
+def bundled_embedder() -> MiniLMEmbedder:
+    embedder = make_embedder(make_settings())
+    if not isinstance(embedder, MiniLMEmbedder):
+        raise TypeError("The benchmark measures the bundled MiniLM embedder")
+    return embedder
+
+
+def stored_vectors(engine: Any) -> dict[str, np.ndarray]:
+    """Every stored passage's vector by its text, read back after the measured ingest (holding
+    them during it would count in its peak memory)."""
+    vectors: dict[str, np.ndarray] = {}
+    offset = 0
+    while True:
+        page = engine.store.chunks.get(
+            include=["documents", "embeddings"], limit=5000, offset=offset
+        )
+        if not page["ids"]:
+            return vectors
+        vectors.update(zip(page["documents"], page["embeddings"], strict=True))
+        offset += len(page["ids"])
 
 
 def stock_rankings(
@@ -515,11 +536,12 @@ def ingest_twice(engine: Any) -> tuple[Any, float, Any, float]:
 
 
 def scale_check(
-    articles: list[dict[str, Any]], questions: list[Question], root: Path, embedder: Embedder
+    articles: list[dict[str, Any]], questions: list[Question], root: Path
 ) -> dict[str, Any]:
     """The store path at full size (stand-in passage vectors): re-ingest, ask latency, memory."""
     from qa.pipeline import Engine
 
+    embedder = bundled_embedder()
     corpus = write_subset(articles, root / "corpus")
     settings = make_settings(corpus_dir=corpus, store_dir=root / "store", collection="scale")
     engine = Engine(settings, embedder=StandInEmbedder(embedder))
@@ -925,14 +947,30 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     return parser.parse_args(argv)
 
 
-def main(argv: Sequence[str] | None = None) -> int:
-    """Run the benchmark; return 0, or 2 when the corpus or a size is unusable."""
-    options = parse_args(argv)
-    logging.basicConfig(level=logging.DEBUG if options.verbose else logging.INFO,
+def start_process(verbose: bool) -> None:
+    """Logging and the offline guard, in the benchmark's process and in each it starts."""
+    logging.basicConfig(level=logging.DEBUG if verbose else logging.INFO,
                         format="%(asctime)s %(name)s %(message)s")
     for noisy in ("bm25s", "httpx", "chromadb"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
     enforce_offline()
+
+
+def in_fresh_process(
+    verbose: bool, task: Callable[..., dict[str, Any]], *args: Any
+) -> dict[str, Any]:
+    """Run one measured part in a new process, so its peak memory is its own: what earlier
+    sizes freed stays in the benchmark process's resident set, which counted in later peaks."""
+    context = multiprocessing.get_context("spawn")
+    with ProcessPoolExecutor(1, mp_context=context, initializer=start_process,
+                             initargs=(verbose,)) as pool:
+        return pool.submit(task, *args).result()
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the benchmark; return 0, or 2 when the corpus or a size is unusable."""
+    options = parse_args(argv)
+    start_process(options.verbose)
     corpus = options.corpus
     questions_path = options.questions or corpus / "questions.jsonl"
     if not corpus.is_dir() or not questions_path.exists():
@@ -977,7 +1015,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             root = work / f"size-{size}"
             shutil.rmtree(root, ignore_errors=True)
             started = time.perf_counter()
-            result = run_size(label, articles[:size], questions, root, embedder, options)
+            result = in_fresh_process(options.verbose, run_size, label, articles[:size],
+                                      questions, root, options)
             result["wall_seconds"] = round(time.perf_counter() - started, 1)
             report["sizes"].append(result)
             report["finished"] = datetime.now(UTC).isoformat(timespec="seconds")
@@ -989,7 +1028,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             shutil.rmtree(root, ignore_errors=True)
         if options.scale and max(sizes, default=0) < len(articles):
             root = work / "scale"
-            report["scale"] = scale_check(articles, questions, root, embedder)
+            report["scale"] = in_fresh_process(options.verbose, scale_check, articles,
+                                               questions, root)
             report["targets"] = targets(report, len(articles))
             write_report(report, options.out)
             log.info("[scale] %s", report["scale"])
