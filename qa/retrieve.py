@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import re
 import threading
@@ -142,16 +143,11 @@ class HybridRetriever:
         retrieved = {h.chunk.id: h for h in hits}
         parts = tuple(retrieved.get(c.id, ScoredChunk(chunk=c, score=0.0)) for c in members)
         first, last, best = members[0], members[-1], hits[0]
-        start, end = first.start, last.end
-        text = self.store.article_text(first.source)[start:end]
-        section = Chunk(
+        section = dataclasses.replace(
+            first,
             id=f"{key}:{first.id.rsplit(':', 1)[1]}-{last.id.rsplit(':', 1)[1]}",
-            source=first.source,
-            title=first.title,
-            date=first.date,
-            start=start,
-            end=end,
-            text=text,
+            end=last.end,
+            text=self.store.article_text(first.source)[first.start : last.end],
         )
         return ScoredChunk(
             chunk=section,
