@@ -397,8 +397,13 @@ class ExtractiveAnswerer:
         kind = answer_type(question)
         nouns = counted_nouns(question) if kind == "number" else set()
         asked = set(weights)
+        contexts = {  # each part's words, built once, not once per sentence it holds
+            part.chunk.id: frozenset(terms(f"{part.chunk.title} {part.chunk.text}"))
+            for passage in passages
+            for part in passage.parts or (passage,)
+        }
         candidates = [
-            (sentence, part, set(terms(f"{part.chunk.title} {part.chunk.text}")))
+            (sentence, part, contexts[part.chunk.id])
             for rank, passage in enumerate(passages)
             for sentence in sentences_of(passage, rank)
             for part in [passage.part_at(sentence.start)]
