@@ -508,6 +508,7 @@ def compose(
                 end=sentence.end,
                 publisher=meta.get("publisher", ""),
                 date=meta.get("date", chunk.date),
+                url=meta.get("url", ""),
             )
         )
         text = sentence.text

@@ -595,6 +595,7 @@ def _compose(question: str, claims: list[Claim], numbered: list[Evidence],
             n=n, title=chunk.title, source=chunk.source, quote=sentence.text,
             start=sentence.start, end=sentence.end,
             publisher=meta.get("publisher", ""), date=meta.get("date", chunk.date),
+            url=meta.get("url", ""),
         ))
     return Answer(question=question, text=" ".join(parts), refused=False, citations=citations,
                   passages=passages, answerer=answerer)

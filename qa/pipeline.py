@@ -41,9 +41,9 @@ class Indexes:
 
     @cached_property
     def article_meta(self) -> dict[str, dict[str, str]]:
-        """Publisher, date and title by source, for citations (built once, not per question)."""
+        """Publisher, date, title and URL by source, for citations (built once, not per question)."""
         return {
-            source: {"publisher": r.publisher, "date": r.date, "title": r.title}
+            source: {"publisher": r.publisher, "date": r.date, "title": r.title, "url": r.url}
             for source, r in self.records.items()
         }
 

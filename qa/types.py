@@ -64,6 +64,8 @@ class Citation:
     end: int
     publisher: str = ""
     date: str = ""
+    url: str = ""
+    """The article's address when the corpus gives one ("" otherwise)."""
 
 
 @dataclass
@@ -76,3 +78,6 @@ class Answer:
     citations: list[Citation] = field(default_factory=list)
     passages: list[ScoredChunk] = field(default_factory=list)
     answerer: str = "extractive"
+    short: str | None = None
+    """The few words that answer the question (a name, a date, an amount...): a literal span of
+    `citations[0].quote`; None when the answer is a refusal or no short span answers it."""
