@@ -70,14 +70,17 @@ class Engine:
 
     def ingest(self, progress: bool = True) -> SyncReport:
         """Bring the store in line with the corpus folder; embeds only new or changed articles."""
-        loaded = load_corpus(self.settings.corpus_dir)
+        loaded = load_corpus(self.settings.corpus_dir, self.settings)
         if not loaded.articles:
             raise CorpusError(
                 f"No readable articles in {self.settings.corpus_dir} "
                 f"({len(loaded.skipped)} file(s) skipped)."
             )
         with self._lock:
-            report = self.store.sync(loaded.articles, remove_missing=True, progress=progress)
+            report = self.store.sync(
+                loaded.articles, remove_missing=True, progress=progress,
+                unreadable=loaded.unreadable,
+            )
             report.skipped = loaded.skipped
             if report.changed or self.indexes is None:
                 self.load(report.records)

@@ -63,6 +63,35 @@ class Settings(BaseSettings):
     tokenizer_encoding: str = Field(
         "cl100k_base", description="tiktoken encoding that counts chunk tokens (ships offline)."
     )
+    chunk_window_chars: int = Field(
+        100_000,
+        ge=1000,
+        description="Longest stretch of an article the sentence splitter reads at once; a longer "
+        "article is cut at paragraph (else sentence, else word) breaks into stretches of at most "
+        "this size, so its time and memory stay linear (nltk stops a regex after 5 s).",
+    )
+    max_file_bytes: int = Field(
+        20_000_000,
+        ge=1,
+        description="Largest .txt, .md or .html file read; a larger one is skipped by name. "
+        ".jsonl files are read a line at a time, each line limited by max_jsonl_line_bytes.",
+    )
+    max_jsonl_line_bytes: int = Field(
+        5_000_000, ge=1, description="Longest .jsonl line read; a longer one is skipped by name."
+    )
+    max_article_chars: int = Field(
+        2_000_000,
+        ge=1,
+        description="Longest article text accepted, in characters; a longer one is skipped by "
+        "name.",
+    )
+    max_front_matter_bytes: int = Field(
+        16_384,
+        ge=1,
+        description="Largest YAML front matter of a .txt or .md file; a larger one is skipped by "
+        "name (YAML aliases are refused whatever the size: a few hundred bytes of them expand to "
+        "gigabytes).",
+    )
 
     top_k: int = Field(5, ge=1, le=50, description="Passages handed to the answerer.")
     section_chunks: int = Field(

@@ -10,7 +10,7 @@ answers from the last complete state, and the next ingest reuses every chunk alr
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable, Iterator
+from collections.abc import Collection, Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -51,6 +51,8 @@ class SyncReport:
     unchanged: int = 0
     embedded: int = 0
     skipped: list[tuple[str, str]] = field(default_factory=list)
+    unreadable: list[str] = field(default_factory=list)
+    """Stored articles kept although their file could not be read this time (not removed)."""
     records: dict[str, ArticleRecord] = field(default_factory=dict, repr=False)
     """The committed articles after the ingest, so the caller need not read them again."""
 
@@ -148,8 +150,14 @@ class Store:
         articles: list[Article],
         remove_missing: bool = True,
         progress: bool = True,
+        unreadable: Collection[str] = (),
     ) -> SyncReport:
-        """Make the store hold exactly these articles: embed only what is new or changed."""
+        """Make the store hold exactly these articles: embed only what is new or changed.
+
+        A stored article that `unreadable` names (its source, or its file: `file` or
+        `file#...`) is kept although it is not among `articles`: its file exists but could not
+        be read this time, and only a file that is gone has its articles removed.
+        """
         report = SyncReport()
         committed = self.records()
         name = self.embedder.name
@@ -165,9 +173,16 @@ class Store:
         if planned:
             self._write(planned, report, progress)
         if remove_missing:
-            wanted = {a.source for a in articles}
-            report.removed = sorted(set(committed) - wanted)
+            missing = sorted(set(committed) - {a.source for a in articles})
+            report.unreadable = [s for s in missing if _named(s, unreadable)]
+            report.removed = [s for s in missing if not _named(s, unreadable)]
             self.remove(report.removed)
+            if report.unreadable:
+                log.warning(
+                    "Kept %d stored article(s) whose file could not be read this time: %s",
+                    len(report.unreadable),
+                    ", ".join(report.unreadable[:10]),
+                )
         report.records = committed if not report.changed else self.records()
         self._drop_uncommitted(report.records)
         return report
@@ -258,6 +273,11 @@ class Store:
             docs = page.get("documents") or [None] * len(ids)
             yield from zip(ids, page["metadatas"], docs, strict=True)
             offset += len(ids)
+
+
+def _named(source: str, names: Collection[str]) -> bool:
+    """Whether `names` holds this source, or the file it was read from (`file` or `file#...`)."""
+    return source in names or any(source.startswith(f"{name}#") for name in names)
 
 
 def _groups(planned: list[tuple[Article, str]], budget: int) -> Iterator[list[tuple[Article, str]]]:

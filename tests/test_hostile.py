@@ -1,0 +1,209 @@
+"""Hostile inputs (issue 14): files, lines, names and stores that must skip one thing, never stop,
+stall, empty or mislead the rest. Real files, a real embedded Chroma, no mocks."""
+
+from __future__ import annotations
+
+import itertools
+import json
+import logging
+import os
+import shutil
+import time
+from pathlib import Path
+
+import pytest
+
+from qa.chunking import article_key, chunk_article
+from qa.corpus import SkippedFile, load_corpus, read_file
+from qa.pipeline import Engine
+from qa.settings import PROJECT_ROOT, Settings
+from qa.types import Article
+
+GOOD = "---\ntitle: Port reopens\n---\nThe port of Mombasa reopened on Tuesday.\n"
+
+
+def alias_bomb() -> str:
+    """The issue's 425-byte front matter: nine levels of nine aliases, a 312 MB title."""
+    levels = ["a0: &a0 [" + ",".join(['"lol"'] * 9) + "]"]
+    levels += [f"a{i}: &a{i} [" + ",".join([f"*a{i - 1}"] * 9) + "]" for i in range(1, 8)]
+    return "---\n" + "\n".join(levels) + "\ntitle: *a7\n---\nBody about vanilla.\n"
+
+
+def corpus_with(folder: Path, files: dict[str, str | bytes]) -> Path:
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / "good.md").write_text(GOOD, encoding="utf-8")
+    for name, content in files.items():
+        path = folder / name
+        if isinstance(content, bytes):
+            path.write_bytes(content)
+        else:
+            path.write_text(content, encoding="utf-8")
+    return folder
+
+
+def test_a_yaml_alias_bomb_in_front_matter_is_skipped_by_name_at_once(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    corpus = corpus_with(tmp_path, {"bomb.md": alias_bomb()})
+    began = time.perf_counter()
+    with caplog.at_level(logging.WARNING):
+        loaded = load_corpus(corpus)
+    assert time.perf_counter() - began < 1.0
+    assert [a.source for a in loaded.articles] == ["good.md"]
+    reasons = dict(loaded.skipped)
+    assert "alias" in reasons["bomb.md"]
+    assert "bomb.md" in caplog.text
+
+
+def test_front_matter_over_its_limit_is_skipped_with_the_limit_named(tmp_path: Path) -> None:
+    huge = "---\ntitle: " + "x" * 20_000 + "\n---\nBody.\n"
+    loaded = load_corpus(corpus_with(tmp_path, {"huge.md": huge}))
+    assert [a.source for a in loaded.articles] == ["good.md"]
+    assert "16,384-byte limit" in dict(loaded.skipped)["huge.md"]
+
+
+def test_deeply_nested_front_matter_is_skipped_not_a_crash(tmp_path: Path) -> None:
+    nested = "---\ntitle: " + "[" * 5000 + "]" * 5000 + "\n---\nBody.\n"
+    loaded = load_corpus(corpus_with(tmp_path, {"nested.md": nested}))
+    assert [a.source for a in loaded.articles] == ["good.md"]
+    assert "nested.md" in dict(loaded.skipped)
+
+
+def test_files_lines_and_articles_over_their_limits_are_skipped_by_name(tmp_path: Path) -> None:
+    lines = [
+        json.dumps({"id": "small", "title": "Small", "text": "A short wire story."}),
+        json.dumps({"id": "long-line", "title": "Long", "text": "word " * 400}),
+        json.dumps({"id": "after", "title": "After", "text": "The line after the long one."}),
+    ]
+    corpus = corpus_with(
+        tmp_path,
+        {
+            "big.txt": "Big file. " * 300,
+            "long.txt": "Long article. " * 60,
+            "wire.jsonl": "\n".join(lines) + "\n",
+        },
+    )
+    settings = Settings(max_file_bytes=2000, max_jsonl_line_bytes=1000, max_article_chars=500)
+    loaded = load_corpus(corpus, settings)
+    sources = [a.source for a in loaded.articles]
+    assert sources == ["good.md", "wire.jsonl#small", "wire.jsonl#after"]
+    reasons = dict(loaded.skipped)
+    assert "2,000-byte limit (max_file_bytes)" in reasons["big.txt"]
+    assert "500-character limit (max_article_chars)" in reasons["long.txt"]
+    assert "1,000-byte limit (max_jsonl_line_bytes)" in reasons["wire.jsonl#2"]
+
+
+def test_a_9_mb_line_is_chunked_with_exact_offsets_without_nltks_time_limit() -> None:
+    text = "Kenya. " * 1_300_000
+    article = Article(source="one-line.txt", title="One line", text=text)
+    settings = Settings()
+    chunks = chunk_article(article, settings, article_key(article, settings, "model"))
+    assert all(text[c.start : c.end] == c.text for c in chunks)
+    assert chunks[0].start == 0 and chunks[-1].end == len(text.rstrip())
+    assert all(not text[a.end : b.start].strip() for a, b in itertools.pairwise(chunks))
+
+
+def test_duplicate_ids_in_a_jsonl_skip_the_later_line_by_name(tmp_path: Path) -> None:
+    lines = [
+        {"id": "x", "title": "a", "text": "One."},
+        {"id": "x", "title": "b", "text": "Two."},
+        {"title": "c", "text": "Three, with no id: its line number is its id."},
+        {"id": "3", "title": "d", "text": "Four, whose id is another line's number."},
+    ]
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    (corpus / "a.jsonl").write_text("".join(json.dumps(r) + "\n" for r in lines))
+    (corpus / "b.jsonl").write_text(json.dumps({"title": "e", "text": "Five, line 1 again."}))
+    loaded = load_corpus(corpus)
+    assert [a.source for a in loaded.articles] == ["a.jsonl#x", "a.jsonl#3", "b.jsonl#1"]
+    reasons = dict(loaded.skipped)
+    assert "duplicate id" in reasons["a.jsonl#2"] and "duplicate id" in reasons["a.jsonl#4"]
+    settings = Settings(corpus_dir=corpus, store_dir=tmp_path / "store")
+    report = Engine(settings).ingest(progress=False)
+    assert sorted(report.added) == ["a.jsonl#3", "a.jsonl#x", "b.jsonl#1"]
+
+
+def test_a_file_name_that_is_not_utf8_is_skipped_by_a_printable_name(tmp_path: Path) -> None:
+    corpus = corpus_with(tmp_path, {})
+    (corpus / os.fsdecode(b"caf\xe9.md")).write_text(GOOD, encoding="utf-8")
+    loaded = load_corpus(corpus)
+    assert [a.source for a in loaded.articles] == ["good.md"]
+    assert "not UTF-8" in dict(loaded.skipped)["caf\\xe9.md"]
+
+
+def test_a_file_that_cannot_be_read_is_skipped_with_its_cause(tmp_path: Path) -> None:
+    (tmp_path / "mem.txt").symlink_to("/proc/self/mem")
+    with pytest.raises(SkippedFile, match=r"cannot be read \(Input/output error\)"):
+        read_file(tmp_path / "mem.txt", "mem.txt", [])
+
+
+def test_a_link_to_a_file_outside_the_corpus_is_skipped_with_a_warning(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    outside = tmp_path / "outside"
+    outside.mkdir()
+    (outside / "secret.txt").write_text("root:x:0:0:root:/root:/bin/bash\n", encoding="utf-8")
+    corpus = corpus_with(tmp_path / "corpus", {})
+    (corpus / "passwd.txt").symlink_to(outside / "secret.txt")
+    (corpus / "mem.txt").symlink_to("/proc/self/mem")
+    (corpus / "inside.md").symlink_to(corpus / "good.md")
+    with caplog.at_level(logging.WARNING):
+        loaded = load_corpus(corpus)
+    assert [a.source for a in loaded.articles] == ["good.md", "inside.md"]
+    reasons = dict(loaded.skipped)
+    assert "outside the corpus folder" in reasons["passwd.txt"]
+    assert "outside the corpus folder" in reasons["mem.txt"]
+    assert "passwd.txt" in caplog.text
+
+
+@pytest.fixture()
+def jsonl_store(tmp_path: Path) -> tuple[Settings, Path]:
+    """The issue's data-loss reproduction: 200 one-line articles in one .jsonl, ingested."""
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    dump = corpus / "d.jsonl"
+    dump.write_text(
+        "".join(
+            json.dumps({"id": i, "title": f"t{i}", "text": f"Article {i} budget."}) + "\n"
+            for i in range(200)
+        ),
+        encoding="utf-8",
+    )
+    shutil.copy(PROJECT_ROOT / "corpus" / "anadolu-us-kenya-sign-defense-cooperation-pact.md",
+                corpus / "anadolu.md")
+    settings = Settings(corpus_dir=corpus, store_dir=tmp_path / "store")
+    assert len(Engine(settings).ingest(progress=False).added) == 201
+    return settings, dump
+
+
+def test_a_bad_byte_in_a_jsonl_skips_that_line_and_keeps_the_others(
+    jsonl_store: tuple[Settings, Path],
+) -> None:
+    settings, dump = jsonl_store
+    with dump.open("ab") as out:
+        out.write(b'{"title":"x","text":"caf\xe9"}\n')
+    engine = Engine(settings)
+    report = engine.ingest(progress=False)
+    assert not report.removed and not report.added
+    assert dict(report.skipped)["d.jsonl#201"].startswith("not UTF-8")
+    assert len(engine.store.records()) == 201
+
+
+def test_a_file_unreadable_this_time_keeps_its_stored_articles(
+    jsonl_store: tuple[Settings, Path],
+) -> None:
+    settings, dump = jsonl_store
+    (settings.corpus_dir / "new.md").write_text(GOOD, encoding="utf-8")
+    dump.write_bytes(b"\x00" + dump.read_bytes())
+    binary = settings.corpus_dir / "anadolu.md"
+    binary.write_bytes(binary.read_bytes()[:100] + b"\xff\xfe" + binary.read_bytes()[100:])
+    engine = Engine(settings)
+    report = engine.ingest(progress=False)
+    assert report.removed == []
+    assert len(report.unreadable) == 201 and "anadolu.md" in report.unreadable
+    assert dict(report.skipped)["d.jsonl"] == "binary file"
+    assert len(engine.store.records()) == 202
+    dump.unlink()
+    binary.unlink()
+    gone = Engine(settings).ingest(progress=False)
+    assert len(gone.removed) == 201 and not gone.unreadable
