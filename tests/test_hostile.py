@@ -207,3 +207,31 @@ def test_a_file_unreadable_this_time_keeps_its_stored_articles(
     binary.unlink()
     gone = Engine(settings).ingest(progress=False)
     assert len(gone.removed) == 201 and not gone.unreadable
+
+
+def seed_settings(tmp_path: Path) -> Settings:
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    for path in sorted((PROJECT_ROOT / "corpus").glob("*.md")):
+        shutil.copy(path, corpus / path.name)
+    return Settings(corpus_dir=corpus, store_dir=tmp_path / "store")
+
+
+def test_a_saved_chunk_table_cut_short_is_rebuilt_with_a_warning(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    settings = seed_settings(tmp_path)
+    Engine(settings).ingest(progress=False)
+    (saved,) = [p for p in (settings.store_dir / "derived").iterdir() if p.is_dir()]
+    table = saved / "chunks.jsonl"
+    lines = table.read_text(encoding="utf-8").splitlines(keepends=True)
+    table.write_text("".join(lines[: len(lines) // 2]), encoding="utf-8")
+    engine = Engine(settings)
+    with caplog.at_level(logging.WARNING):
+        engine.ingest(progress=False)
+    assert "damaged" in caplog.text and str(saved) in caplog.text
+    assert len(engine.retriever.chunks) == len(lines)  # type: ignore[union-attr]
+    for question in ("Where in Kenya are U.S. forces hosted?", "How much did the US pledge?"):
+        assert engine.ask(question).citations
+    rebuilt = (saved / "chunks.jsonl").read_text(encoding="utf-8").splitlines()
+    assert len(rebuilt) == len(lines)
