@@ -6,7 +6,7 @@ import hashlib
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field, SecretStr, model_validator
+from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
@@ -105,6 +105,53 @@ class Settings(BaseSettings):
         30, ge=1, description="Candidates each retriever (dense, BM25) returns before fusion."
     )
     rrf_k: int = Field(60, ge=1, description="Reciprocal rank fusion constant.")
+    dense_window_fetch: int = Field(
+        2000,
+        ge=1,
+        description="Most dense neighbours read unfiltered and then kept when in a time window "
+        "(depth = candidates + 10 over the window's share of chunks); a narrower window uses "
+        "Chroma's metadata filter, exact but 50-200 times slower at 118k chunks.",
+    )
+    time_slack_days: int = Field(
+        2,
+        ge=0,
+        description="Days past as_of that a range ending at as_of still covers (\"this week\", "
+        "\"today\", an explicit as_of): news of a day is often dated the next, and in the "
+        "RealTimeQA data every answer-bearing article is dated the quiz's day or the day after.",
+    )
+    time_week_days: int = Field(
+        7,
+        ge=1,
+        description="Days before as_of that \"this week\" covers (with time_slack_days after it: "
+        "the weekly news quiz's week); \"last week\" covers twice as many.",
+    )
+    time_as_of_bound: bool = Field(
+        True,
+        description="An as_of given to ask() also leaves out articles dated more than "
+        "time_slack_days after it: what was not yet published on that day.",
+    )
+    time_question_keeps_undated: bool = Field(
+        True,
+        description="A range read from the question's words (or an as_of bound alone) also "
+        "searches articles with no date: the words date an event, which an undated article may "
+        "well report. since/until given as options always leave undated articles out.",
+    )
+    time_strip_words: bool = Field(
+        False,
+        description="Take the question's time words out of the text that retrieval searches "
+        "(the date filter does their work); off until measured to help.",
+    )
+    recency_weight: float = Field(
+        0.2,
+        ge=0.0,
+        description="For questions asking for the latest news: the fused score of the newest "
+        "retrieved candidate grows by this share of itself, the share halving with every "
+        "recency_half_life_days of age behind the newest (a boost among the relevant chunks, "
+        "not a filter; not tuned yet).",
+    )
+    recency_half_life_days: float = Field(
+        30.0, gt=0, description="Age, behind the newest candidate, that halves the recency boost."
+    )
 
     min_support: float = Field(
         0.27,
@@ -136,7 +183,38 @@ class Settings(BaseSettings):
     passage_floor: float = Field(
         0.3, ge=0.0, lt=1.0, description="Passage embedding similarity that counts as none."
     )
-    max_answer_sentences: int = Field(2, ge=1, description="Sentences in an extractive answer.")
+    reader_sentences: int = Field(
+        30,
+        ge=1,
+        description="Best-supported sentences whose candidate answers are collected and voted.",
+    )
+    vote_pool: float = Field(
+        0.75,
+        ge=0.0,
+        le=1.0,
+        description="Share of the best sentence's support a sentence needs for its candidates "
+        "to be voted: a name in a sentence beside the point gets no vote.",
+    )
+    vote_decay: float = Field(
+        0.5,
+        ge=0.0,
+        le=1.0,
+        description="Weight of each further article backing a candidate, relative to the one "
+        "before: the same answer in three articles counts 1 + 0.5 + 0.25 times its best "
+        "sentence (1 = every article counts fully, 0 = only the best).",
+    )
+    context_boost: float = Field(
+        1.5,
+        ge=1.0,
+        description="Factor on a candidate's vote when the question's own words stand next to "
+        "it in the sentence (and again when the question's head noun does).",
+    )
+    open_answer_margin: float = Field(
+        0.1,
+        ge=0.0,
+        description="Support above min_support a sentence needs to answer a 'which X' question "
+        "in which no named candidate was found (the answer may be a plain noun).",
+    )
     max_question_chars: int = Field(
         1000, ge=10, description="Longest question accepted, in characters."
     )
@@ -210,6 +288,24 @@ class Settings(BaseSettings):
     chat_concurrency: int = Field(
         4, ge=1, description="Questions the chat window answers at the same time."
     )
+    login_attempts: int = Field(
+        5,
+        ge=1,
+        description="Failed sign-ins a client may make in a minute before it has to wait "
+        "(with `auth`).",
+    )
+    login_delay: float = Field(
+        60.0,
+        gt=0,
+        description="Seconds a client waits after too many failed sign-ins; each further "
+        "failure doubles the wait (up to an hour), until a sign-in succeeds.",
+    )
+
+    @field_validator("corpus_dir", "store_dir", "llm_model_path", mode="after")
+    @classmethod
+    def _expand_home(cls, value: Path | None) -> Path | None:
+        """`~/articles` means the folder in the user's home, as in a shell."""
+        return value.expanduser() if value is not None else None
 
     @model_validator(mode="after")
     def _store_per_corpus(self) -> Settings:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import date
 
 
 @dataclass(frozen=True)
@@ -16,6 +17,12 @@ class Article:
     publisher: str = ""
     date: str = ""
     url: str = ""
+    published: str | None = None
+    """The publication date as ISO `YYYY-MM-DD` ("" when none could be read), from `date`, the
+    page's own dates or a dateline (see `qa.dates`); None = not read yet, so the store reads it
+    from `date` and the text. Not part of the article's content key."""
+    published_from: str = ""
+    """What `published` was read from, as written (e.g. "2024/01/05", "LISBON, Sept 25")."""
 
 
 @dataclass(frozen=True)
@@ -68,6 +75,59 @@ class Citation:
     """The article's address when the corpus gives one ("" otherwise)."""
 
 
+@dataclass(frozen=True)
+class TimeWindow:
+    """The publication dates a question was searched in: `since` to `until`, both included
+    (None = open), with newer articles ranked higher among relevant ones when `prefer_recent`."""
+
+    since: date | None = None
+    until: date | None = None
+    prefer_recent: bool = False
+    as_of: date | None = None
+    """The date relative times ("this week") were read from."""
+    phrase: str = ""
+    """The question's words the range was read from ("" when it came from the options)."""
+    spans: tuple[tuple[int, int], ...] = ()
+    """Where the phrases the range was read from are in the question (character offsets)."""
+    keep_undated: bool = False
+    """Whether articles with no date are searched too (a range read from the question's words:
+    they date an event, which an undated article may report); False when since or until was
+    given, which say which publication dates to read."""
+
+    @property
+    def filters(self) -> bool:
+        """Whether only some articles are searched (by date, and undated ones unless
+        `keep_undated`)."""
+        return self.since is not None or self.until is not None
+
+    @property
+    def range_text(self) -> str:
+        """The range in words: "2024-02-01 to 2024-02-29", "2022-01-01 or later"..."""
+        if self.since and self.until:
+            return f"{self.since.isoformat()} to {self.until.isoformat()}"
+        if self.since:
+            return f"{self.since.isoformat()} or later"
+        return f"up to {self.until.isoformat()}" if self.until else "at any date"
+
+    @property
+    def note(self) -> str:
+        """What was searched, for the reader: "Searched articles dated 2024-02-01 to 2024-02-29
+        (in February 2024)."."""
+        parts = []
+        if self.filters:
+            said = f" ({self.phrase})" if self.phrase else ""
+            undated = ", and those with no date" if self.keep_undated else ""
+            parts.append(f"Searched articles dated {self.range_text}{said}{undated}.")
+        if self.prefer_recent:
+            parts.append("Newer articles were ranked higher.")
+        return " ".join(parts)
+
+    @property
+    def empty_text(self) -> str:
+        """The refusal when no article is dated in the range."""
+        return f"No article is dated {self.range_text}, so none can answer this."
+
+
 @dataclass
 class Answer:
     """What `ask()` returns: the text with inline [n] markers and the citations they refer to."""
@@ -79,5 +139,12 @@ class Answer:
     passages: list[ScoredChunk] = field(default_factory=list)
     answerer: str = "extractive"
     short: str | None = None
-    """The few words that answer the question (a name, a date, an amount...): a literal span of
-    `citations[0].quote`; None when the answer is a refusal or no short span answers it."""
+    """The few words that answer the question (a name, a date, an amount...), each a literal
+    span of a cited quote (a compound question's parts joined by "; "); None when the answer is
+    a refusal or no short span answers it."""
+    confidence: float = 0.0
+    """The evidence the answer stood on: its candidate's votes, or its sentence's support (the
+    lowest over the parts of a compound question); refusals keep the best they had."""
+    window: TimeWindow | None = None
+    """The publication dates searched, when the question or the options narrowed them (its
+    `note` says so in words); None when every article was searched."""
