@@ -46,6 +46,13 @@ def build_parser() -> argparse.ArgumentParser:
     ask.add_argument("question", nargs="?", help="the question, in quotes")
     ask.add_argument("--top-k", type=int, help="passages handed to the answerer")
     ask.add_argument("--json", action="store_true", help="print the answer as JSON")
+    ask.add_argument("--as-of", type=_day, metavar="YYYY-MM-DD",
+                     help="the day asked on: \"this week\" and \"latest\" are read from it, and "
+                     "articles published after it are left out (default: today, no such bound)")
+    ask.add_argument("--since", type=_day, metavar="YYYY-MM-DD",
+                     help="search only articles dated on or after this day")
+    ask.add_argument("--until", type=_day, metavar="YYYY-MM-DD",
+                     help="search only articles dated on or before this day")
     ask.add_argument(
         "--answerer", choices=["extractive", "local", "openai"], help="answer backend"
     )
@@ -121,7 +128,7 @@ def run_ask(args: argparse.Namespace) -> int:
 
     engine = engine_for(settings_from(args, answerer=args.answerer))
     if args.question is not None:
-        print(render(engine.ask(args.question, top_k=args.top_k), as_json=args.json))
+        print(render(engine.ask(args.question, top_k=args.top_k, **_time(args)), as_json=args.json))
         return 0
     print("Ask about the articles (Ctrl-D to quit).", file=sys.stderr)
     while True:
@@ -132,7 +139,8 @@ def run_ask(args: argparse.Namespace) -> int:
         if not question.strip():
             continue
         try:
-            print(render(engine.ask(question, top_k=args.top_k), as_json=args.json) + "\n")
+            answer = engine.ask(question, top_k=args.top_k, **_time(args))
+            print(render(answer, as_json=args.json) + "\n")
         except ValueError as err:
             print(f"error: {err}", file=sys.stderr)
 
@@ -161,6 +169,19 @@ def run_chat(args: argparse.Namespace) -> int:
     return 0
 
 
+def _day(value: str) -> Any:
+    from qa.timeframe import as_day
+
+    try:
+        return as_day(value)
+    except ValueError as err:
+        raise argparse.ArgumentTypeError(str(err)) from err
+
+
+def _time(args: argparse.Namespace) -> dict[str, Any]:
+    return {"as_of": args.as_of, "since": args.since, "until": args.until}
+
+
 def render(answer: Any, as_json: bool = False) -> str:
     """The answer, then its numbered sources (or JSON for machines)."""
     if as_json:
@@ -170,8 +191,18 @@ def render(answer: Any, as_json: bool = False) -> str:
              "end": p["chunk"]["end"], "score": p["score"]}
             for p in data["passages"]
         ]
+        window = answer.window
+        data["window"] = window and {
+            "since": window.since and window.since.isoformat(),
+            "until": window.until and window.until.isoformat(),
+            "prefer_recent": window.prefer_recent,
+            "as_of": window.as_of and window.as_of.isoformat(),
+            "note": window.note,
+        }
         return json.dumps(data, ensure_ascii=False, indent=2)
     lines = [answer.text]
+    if answer.window is not None and answer.window.note:
+        lines.append(f"({answer.window.note})")
     if answer.citations:
         lines.append("\nSources:")
     for c in answer.citations:

@@ -21,6 +21,7 @@ from typing import BinaryIO
 import yaml
 from selectolax.lexbor import LexborHTMLParser as HTMLParser
 
+from qa.dates import json_ld_date, publication_date
 from qa.errors import CorpusError
 from qa.settings import Settings
 from qa.types import Article
@@ -173,6 +174,11 @@ def parse_html(content: str, rel: str) -> Article:
         _first_attr(tree, "time[datetime]", "datetime")
     )
     publisher = _first_attr(tree, 'meta[property="og:site_name"]', "content")
+    page_dates = [
+        _first_attr(tree, 'meta[property="article:published_time"]', "content"),
+        _first_attr(tree, "time[datetime]", "datetime"),
+        json_ld_date(node.text() for node in tree.css('script[type="application/ld+json"]')),
+    ]
     for node in tree.css(NON_CONTENT_TAGS):
         node.decompose()
     root = tree.css_first("article") or tree.css_first("main") or tree.body
@@ -184,7 +190,16 @@ def parse_html(content: str, rel: str) -> Article:
         text = " ".join(root.text(separator=" ").split())
     if not text:
         raise SkippedFile("HTML page with no text")
-    return Article(source=rel, title=title or rel, text=text, publisher=publisher, date=date[:10])
+    published = publication_date(page_dates, text, rel)
+    return Article(
+        source=rel,
+        title=title or rel,
+        text=text,
+        publisher=publisher,
+        date=date[:10],
+        published=published.iso,
+        published_from=published.raw,
+    )
 
 
 def read_jsonl(

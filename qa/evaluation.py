@@ -13,7 +13,7 @@ import statistics
 import time
 from collections import Counter
 from dataclasses import asdict, dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
 
@@ -37,6 +37,12 @@ class Question:
     category: str
     expect: list[list[str]]
     articles: list[str]
+    as_of: date | None = None
+    """The day the question is asked on (its "this week" is read from it); None = today."""
+    since: date | None = None
+    """Search only articles dated on or after this day (overrides the question's words)."""
+    until: date | None = None
+    """Search only articles dated on or before this day (overrides the question's words)."""
 
     @property
     def answerable(self) -> bool:
@@ -96,11 +102,21 @@ def load_questions(path: Path) -> tuple[list[Question], dict[str, float]]:
             category=str(q.get("category", "uncategorised")),
             expect=[[str(alt) for alt in group] for group in q.get("expect") or []],
             articles=[str(a) for a in q.get("articles") or []],
+            as_of=_day(q.get("as_of")),
+            since=_day(q.get("since")),
+            until=_day(q.get("until")),
         )
         for q in data.get("questions", [])
     ]
     thresholds = {str(k): float(v) for k, v in (data.get("thresholds") or {}).items()}
     return questions, thresholds
+
+
+def _day(value: object) -> date | None:
+    """A question file's date (YAML reads 2024-02-01 as a date; quoted, it is text)."""
+    if value is None or value == "":
+        return None
+    return value if isinstance(value, date) else date.fromisoformat(str(value))
 
 
 def missing_facts(question: Question, answer_text: str) -> list[list[str]]:
@@ -195,7 +211,9 @@ def run_eval(questions_file: Path, settings: Settings) -> Report:
     results = []
     for question in questions:
         began = time.perf_counter()
-        answer = engine.ask(question.question)
+        answer = engine.ask(
+            question.question, as_of=question.as_of, since=question.since, until=question.until
+        )
         latency = (time.perf_counter() - began) * 1000
         results.append(score(question, answer, texts, latency))
     metrics = summarise(results, questions)

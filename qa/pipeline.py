@@ -10,6 +10,7 @@ import logging
 import threading
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
+from datetime import date
 from functools import cached_property, lru_cache
 from typing import TYPE_CHECKING
 
@@ -17,12 +18,14 @@ from qa import derived
 from qa.answer import ExtractiveAnswerer, Vocabulary, check_question
 from qa.conversation import Turn, is_follow_up, standalone_question
 from qa.corpus import load_corpus
+from qa.dates import date_number
 from qa.embeddings import Embedder, make_embedder
 from qa.errors import CorpusError
 from qa.retrieve import HybridRetriever
 from qa.settings import Settings
 from qa.store import ArticleRecord, Store, SyncReport
-from qa.types import Answer, Article, ScoredChunk
+from qa.timeframe import window_for
+from qa.types import Answer, Article, ScoredChunk, TimeWindow
 
 if TYPE_CHECKING:
     from qa.llm import LLMAnswerer
@@ -41,9 +44,15 @@ class Indexes:
 
     @cached_property
     def article_meta(self) -> dict[str, dict[str, str]]:
-        """Publisher, date, title and URL by source, for citations (built once, not per question)."""
+        """Publisher, date (ISO when one was read), title and URL by source, for citations
+        (built once, not per question)."""
         return {
-            source: {"publisher": r.publisher, "date": r.date, "title": r.title, "url": r.url}
+            source: {
+                "publisher": r.publisher,
+                "date": r.published or r.date,
+                "title": r.title,
+                "url": r.url,
+            }
             for source, r in self.records.items()
         }
 
@@ -91,9 +100,11 @@ class Engine:
         committed articles when the caller has just read them."""
         with self._lock:
             records = self.store.records() if records is None else records
+            records = self.store.date_records(records)
             built = derived.load_or_build(self.store, self.settings, records)
+            dates = {source: date_number(r.published or "") for source, r in records.items()}
             retriever = HybridRetriever(
-                self.store, self.embedder, self.settings, built.chunks, built.bm25
+                self.store, self.embedder, self.settings, built.chunks, built.bm25, dates
             )
             answerer = make_answerer(self.settings, built.vocabulary)
             self.indexes = Indexes(records, retriever, answerer)
@@ -110,20 +121,55 @@ class Engine:
             self.store.remove(sources)
             self.load()
 
-    def ask(self, question: str, top_k: int | None = None) -> Answer:
-        """Answer one question from the store, citing exact passages, or refuse."""
-        text, indexes, passages = self._retrieve(question, top_k)
-        return indexes.answerer.answer(text, passages, indexes.article_meta)
+    def ask(
+        self,
+        question: str,
+        top_k: int | None = None,
+        *,
+        as_of: date | None = None,
+        since: date | None = None,
+        until: date | None = None,
+    ) -> Answer:
+        """Answer one question from the store, citing exact passages, or refuse.
 
-    def ask_stream(self, question: str, top_k: int | None = None) -> Iterator[str | Answer]:
+        Time words in the question ("in February 2024", "this week", "latest") are read relative
+        to `as_of` (default: today) and narrow the search to articles dated in that range;
+        `since` and `until` override them. `Answer.window` says what was searched; when no
+        article is dated in the range, the answer is a refusal that says so.
+        """
+        text, indexes, window, passages = self._retrieve(question, top_k, as_of, since, until)
+        if passages is None:
+            return _no_article_in(text, window)
+        answer = indexes.answerer.answer(text, passages, indexes.article_meta)
+        answer.window = window
+        return answer
+
+    def ask_stream(
+        self,
+        question: str,
+        top_k: int | None = None,
+        *,
+        as_of: date | None = None,
+        since: date | None = None,
+        until: date | None = None,
+    ) -> Iterator[str | Answer]:
         """Yield the answer text as it is produced, then the final `Answer` (with citations).
 
         The extractive answerer produces its text at once, so it yields one piece. An LLM
         answerer yields the model's tokens; the final Answer's text is authoritative, since
         verification may have removed sentences or fallen back to the extractive answer.
+        The time options are those of `ask`.
         """
-        text, indexes, passages = self._retrieve(question, top_k)
-        yield from indexes.answerer.stream(text, passages, indexes.article_meta)
+        text, indexes, window, passages = self._retrieve(question, top_k, as_of, since, until)
+        if passages is None:
+            refusal = _no_article_in(text, window)
+            yield refusal.text
+            yield refusal
+            return
+        for piece in indexes.answerer.stream(text, passages, indexes.article_meta):
+            if isinstance(piece, Answer):
+                piece.window = window
+            yield piece
 
     def standalone_question(self, question: str, history: Sequence[Turn]) -> str:
         """A follow-up made stand-alone for retrieval: rewritten by the language model when one
@@ -148,14 +194,32 @@ class Engine:
         """The full text of a stored article (the text citation offsets refer to)."""
         return self.store.article_text(source)
 
-    def _retrieve(self, question: str, top_k: int | None) -> tuple[str, Indexes, list[ScoredChunk]]:
-        """Check the question, make sure the store is loaded, and retrieve its passages."""
+    def _retrieve(
+        self,
+        question: str,
+        top_k: int | None,
+        as_of: date | None = None,
+        since: date | None = None,
+        until: date | None = None,
+    ) -> tuple[str, Indexes, TimeWindow | None, list[ScoredChunk] | None]:
+        """Check the question, make sure the store is loaded, read its time window and retrieve
+        its passages (None when the window holds no article)."""
         text = check_question(question, self.settings)
         if self.indexes is None:
             self.ingest(progress=False)
         indexes = self.indexes
         assert indexes is not None
-        return text, indexes, indexes.retriever.retrieve(text, top_k or self.settings.top_k)
+        window = window_for(text, self.settings, as_of=as_of, since=since, until=until)
+        if window is not None and window.filters and not indexes.retriever.articles_in(window):
+            return text, indexes, window, None
+        passages = indexes.retriever.retrieve(text, top_k or self.settings.top_k, window)
+        return text, indexes, window, passages
+
+
+def _no_article_in(question: str, window: TimeWindow | None) -> Answer:
+    """The refusal for a time window that holds no article."""
+    assert window is not None
+    return Answer(question=question, text=window.empty_text, refused=True, window=window)
 
 
 def make_answerer(settings: Settings, vocabulary: Vocabulary) -> ExtractiveAnswerer | LLMAnswerer:

@@ -4,14 +4,20 @@ from __future__ import annotations
 
 import dataclasses
 import logging
+import math
 import re
 import threading
+from collections.abc import Mapping
 from typing import Any
 
+import numpy as np
+
+from qa.dates import date_number, from_number
 from qa.embeddings import Embedder
 from qa.settings import Settings
 from qa.store import Store
-from qa.types import Chunk, ScoredChunk
+from qa.timeframe import without_time_words
+from qa.types import Chunk, ScoredChunk, TimeWindow
 
 log = logging.getLogger(__name__)
 
@@ -68,54 +74,129 @@ def english_stemmer() -> Any:
     return stemmer
 
 
-def bm25_ranking(bm25: Any, chunk_ids: list[str], question: str, limit: int) -> list[str]:
-    """The ids (`chunk_ids`, in index row order) of the best BM25 matches, zero scores left out."""
+def bm25_ranking(
+    bm25: Any, chunk_ids: list[str], question: str, limit: int, mask: Any = None
+) -> list[str]:
+    """The ids (`chunk_ids`, in index row order) of the best BM25 matches, zero scores left out;
+    with a `mask` (one boolean a row), only the rows it keeps."""
     if bm25 is None:
         return []
     query = tokenize([question])
     if not query.vocab:
         return []
-    rows, scores = bm25.retrieve(query, k=min(limit, len(chunk_ids)), show_progress=False)
+    rows, scores = bm25.retrieve(
+        query, k=min(limit, len(chunk_ids)), weight_mask=mask, show_progress=False
+    )
     return [chunk_ids[i] for i, score in zip(rows[0], scores[0], strict=True) if score > 0]
 
 
 class HybridRetriever:
-    """Dense + BM25 over the committed chunks of a store; ranks fused with RRF."""
+    """Dense + BM25 over the committed chunks of a store; ranks fused with RRF.
+
+    A time window filters both sides by the publication date of each chunk's article: BM25
+    with a mask of its rows (exact), the dense side by reading Chroma's unfiltered nearest
+    neighbours deep enough to hold `candidates` + 10 chunks of the window on average (at most
+    `dense_window_fetch`) and keeping those in the window, or, for a window too narrow for that,
+    with Chroma's `where` on the chunks' `date_num` metadata (exact, but at 118k chunks 110 to
+    460 ms a query against 2 ms unfiltered; the top 1,000 unfiltered took 22 ms). Articles with
+    no date (`date_num` 0) are searched when no window filters, or when the window keeps them
+    (`TimeWindow.keep_undated`).
+    """
 
     def __init__(
-        self, store: Store, embedder: Embedder, settings: Settings, chunks: list[Chunk], bm25: Any
+        self,
+        store: Store,
+        embedder: Embedder,
+        settings: Settings,
+        chunks: list[Chunk],
+        bm25: Any,
+        dates: Mapping[str, int] | None = None,
     ) -> None:
         """Search the store's committed `chunks`: `bm25` indexes them in this order (see
-        `build_bm25`); dense search goes to the store."""
+        `build_bm25`); dense search goes to the store. `dates` are the articles' publication
+        dates as numbers (20240105; 0 or absent = undated), by source."""
         self.store = store
         self.embedder = embedder
         self.settings = settings
         self.chunks = {c.id: c for c in chunks}
         self.chunk_ids = list(self.chunks)
         self.bm25 = bm25
+        self.dates = dict(dates or {})
+        self.row_dates = np.array([self.dates.get(c.source, 0) for c in chunks], dtype=np.int64)
 
-    def dense(self, question: str, limit: int) -> list[tuple[str, float]]:
-        """Chunk ids with their cosine similarity to the question (committed chunks only)."""
+    def dense(
+        self, question: str, limit: int, window: TimeWindow | None = None
+    ) -> list[tuple[str, float]]:
+        """Chunk ids with their cosine similarity to the question (committed chunks only, in the
+        window when it filters)."""
         vector = self.embedder.embed_query(question)
-        hits = self.store.query(vector, min(limit + 10, len(self.chunks)))
+        wanted = min(limit + 10, len(self.chunks))
+        if window is None or not window.filters:
+            hits = self.store.query(vector, wanted)
+            return [(cid, sim) for cid, sim in hits if cid in self.chunks][:limit]
+        share = float(self.window_rows(window).mean())
+        if share == 0:
+            return []
+        fetch = math.ceil(wanted / share)
+        if fetch <= self.settings.dense_window_fetch:
+            hits = self.store.query(vector, min(fetch, len(self.chunks)))
+            return [
+                (cid, sim)
+                for cid, sim in hits
+                if cid in self.chunks and in_window(self.date_of(cid), window)
+            ][:limit]
+        low, high = date_range(window)
+        where: dict[str, Any] = {
+            "$and": [{"date_num": {"$gte": low}}, {"date_num": {"$lte": high}}]
+        }
+        if window.keep_undated:
+            where = {"$or": [{"date_num": 0}, where]}
+        hits = self.store.query(vector, wanted, where=where)
         return [(cid, sim) for cid, sim in hits if cid in self.chunks][:limit]
 
-    def sparse(self, question: str, limit: int) -> list[str]:
-        """Chunk ids by BM25 score (zero-score chunks left out)."""
-        return bm25_ranking(self.bm25, self.chunk_ids, question, limit)
+    def sparse(self, question: str, limit: int, window: TimeWindow | None = None) -> list[str]:
+        """Chunk ids by BM25 score (zero-score chunks left out; in the window when it filters)."""
+        mask = self.window_rows(window) if window is not None and window.filters else None
+        return bm25_ranking(self.bm25, self.chunk_ids, question, limit, mask)
 
-    def retrieve(self, question: str, top_k: int | None = None) -> list[ScoredChunk]:
+    def date_of(self, chunk_id: str) -> int:
+        """The publication date number of a chunk's article (0 = undated)."""
+        return self.dates.get(self.chunks[chunk_id].source, 0)
+
+    def window_rows(self, window: TimeWindow) -> Any:
+        """One boolean a chunk (in BM25 row order): whether its article is in the window."""
+        low, high = date_range(window)
+        rows = (self.row_dates >= low) & (self.row_dates <= high)
+        if window.keep_undated:
+            rows |= self.row_dates == 0
+        return rows
+
+    def articles_in(self, window: TimeWindow) -> int:
+        """How many articles the window keeps (all of them when it does not filter)."""
+        if not window.filters:
+            return len({c.source for c in self.chunks.values()})
+        return sum(in_window(number, window) for number in self.dates.values())
+
+    def retrieve(
+        self, question: str, top_k: int | None = None, window: TimeWindow | None = None
+    ) -> list[ScoredChunk]:
         """The top-k passages: chunks ranked by reciprocal rank fusion of the dense and BM25
         rankings, each replaced by its section (see `Settings.section_chunks`).
 
         A compound question gets top-k passages per part, interleaved, so each part has evidence.
+        With a `window`, only articles dated in it are searched, and newer ones are ranked higher
+        when it prefers recent evidence.
         """
         if not self.chunks:
             return []
         top_k = top_k or self.settings.top_k
         span = self.settings.section_chunks
         depth = top_k if span == 1 else self.settings.candidates
-        rankings = [self._retrieve_one(part, depth) for part in split_question(question)]
+        if self.settings.time_strip_words:
+            question = without_time_words(question, window) or question
+        rankings = [
+            self._retrieve_one(part, depth, window) for part in split_question(question)
+        ]
         merged: dict[str, ScoredChunk] = {}
         for rank in range(depth):
             for ranking in rankings:
@@ -158,11 +239,51 @@ class HybridRetriever:
             parts=parts,
         )
 
-    def _retrieve_one(self, question: str, top_k: int) -> list[ScoredChunk]:
+    def _retrieve_one(
+        self, question: str, top_k: int, window: TimeWindow | None
+    ) -> list[ScoredChunk]:
         limit = self.settings.candidates
-        dense = self.dense(question, limit)
-        sparse = self.sparse(question, limit)
-        return fuse(self.chunks, dense, sparse, self.settings.rrf_k)[:top_k]
+        dense = self.dense(question, limit, window)
+        sparse = self.sparse(question, limit, window)
+        fused = fuse(self.chunks, dense, sparse, self.settings.rrf_k)
+        if window is not None and window.prefer_recent:
+            fused = self._newer_first(fused)
+        return fused[:top_k]
+
+    def _newer_first(self, ranked: list[ScoredChunk]) -> list[ScoredChunk]:
+        """The candidates re-ranked with a recency boost: the newest dated one's fused score
+        grows by `recency_weight` (a share of itself, so a weak match stays weak), halved per
+        `recency_half_life_days` of age behind the newest; undated ones gain nothing."""
+        dated = {s.chunk.source: from_number(self.dates.get(s.chunk.source, 0)) for s in ranked}
+        newest = max((d for d in dated.values() if d), default=None)
+        if newest is None:
+            return ranked
+        weight, half_life = self.settings.recency_weight, self.settings.recency_half_life_days
+        boosted = [
+            dataclasses.replace(
+                s, score=s.score * (1 + weight * 0.5 ** ((newest - published).days / half_life))
+            )
+            if (published := dated[s.chunk.source])
+            else s
+            for s in ranked
+        ]
+        return sorted(boosted, key=lambda s: (-s.score, s.chunk.id))
+
+
+def in_window(number: int, window: TimeWindow) -> bool:
+    """Whether an article of this date number (0 = undated) is searched in the window."""
+    if number == 0:
+        return window.keep_undated or not window.filters
+    low, high = date_range(window)
+    return low <= number <= high
+
+
+def date_range(window: TimeWindow) -> tuple[int, int]:
+    """The window as inclusive date numbers; an open end is the earliest or latest date, never 0
+    (the number of an undated article)."""
+    low = date_number(window.since.isoformat()) if window.since else 1
+    high = date_number(window.until.isoformat()) if window.until else 99991231
+    return low, high
 
 
 def fuse(

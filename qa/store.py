@@ -11,12 +11,13 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Collection, Iterable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from tqdm import tqdm
 
 from qa.chunking import article_key, chunk_article
+from qa.dates import PublishedDate, of_article, publication_date
 from qa.embeddings import Embedder
 from qa.errors import StoreError
 from qa.offline import enforce_offline
@@ -39,6 +40,11 @@ class ArticleRecord:
     date: str
     url: str
     n_chunks: int
+    published: str | None = None
+    """The publication date, ISO ("" = undated); None in a record written before dates were
+    stored (`Store.date_records` adds it, without re-embedding)."""
+    published_from: str = ""
+    """What `published` was read from, as written."""
 
 
 @dataclass
@@ -50,6 +56,10 @@ class SyncReport:
     removed: list[str] = field(default_factory=list)
     unchanged: int = 0
     embedded: int = 0
+    redated: int = 0
+    """Unchanged articles whose publication date was written anew (into the record and the
+    chunks' metadata, nothing embedded): stores written before dates were, or dates read
+    differently now."""
     skipped: list[tuple[str, str]] = field(default_factory=list)
     unreadable: list[str] = field(default_factory=list)
     """Stored articles kept although their file could not be read this time (not removed)."""
@@ -131,8 +141,11 @@ class Store:
         ]
         return sorted(chunks, key=lambda c: (c.source, c.start))
 
-    def query(self, vector: Any, n_results: int) -> list[tuple[str, float]]:
-        """Dense neighbours of a query vector: chunk ids with cosine similarity.
+    def query(
+        self, vector: Any, n_results: int, where: dict[str, Any] | None = None
+    ) -> list[tuple[str, float]]:
+        """Dense neighbours of a query vector: chunk ids with cosine similarity; with `where`, a
+        Chroma metadata filter, only chunks it keeps (e.g. a `date_num` range).
 
         `n_results` must not exceed the stored chunks; the caller knows how many are committed,
         and counting here cost 5 ms a question at 13,000 chunks, growing with the store.
@@ -140,7 +153,7 @@ class Store:
         if n_results < 1:
             return []
         found = self.chunks.query(
-            query_embeddings=[vector], n_results=n_results, include=["distances"]
+            query_embeddings=[vector], n_results=n_results, where=where, include=["distances"]
         )
         pairs = zip(found["ids"][0], found["distances"][0], strict=True)
         return [(cid, 1.0 - dist) for cid, dist in pairs]
@@ -162,14 +175,21 @@ class Store:
         committed = self.records()
         name = self.embedder.name
         planned: list[tuple[Article, str]] = []
+        redate: list[tuple[ArticleRecord, PublishedDate]] = []
         for article in articles:
             key = article_key(article, self.settings, name)
             old = committed.get(article.source)
             if old is not None and old.key == key:
                 report.unchanged += 1
+                published = of_article(article)
+                if (old.published, old.published_from) != (published.iso, published.raw):
+                    redate.append((old, published))
                 continue
             (report.updated if old else report.added).append(article.source)
             planned.append((article, key))
+        if redate:
+            committed.update(self.set_dates(redate))
+            report.redated = len(redate)
         if planned:
             self._write(planned, report, progress)
         if remove_missing:
@@ -186,6 +206,50 @@ class Store:
         report.records = committed if not report.changed else self.records()
         self._drop_uncommitted(report.records)
         return report
+
+    def date_records(self, records: dict[str, ArticleRecord]) -> dict[str, ArticleRecord]:
+        """The records, those written before dates were stored now dated from what the store
+        holds (their `date` and text; a page's meta tags are not kept, the next ingest reads
+        them), with their chunks' `date_num` metadata; nothing is re-embedded."""
+        missing = [r for r in records.values() if r.published is None]
+        if not missing:
+            return records
+        updates: list[tuple[ArticleRecord, PublishedDate]] = []
+        for begin in range(0, len(missing), READ_PAGE):
+            page = missing[begin : begin + READ_PAGE]
+            found = self.articles.get(ids=[r.source for r in page], include=["documents"])
+            texts = dict(zip(found["ids"], found["documents"], strict=True))
+            updates.extend(
+                (r, publication_date([r.date], str(texts.get(r.source) or ""), r.source))
+                for r in page
+            )
+        return {**records, **self.set_dates(updates)}
+
+    def set_dates(
+        self, updates: list[tuple[ArticleRecord, PublishedDate]]
+    ) -> dict[str, ArticleRecord]:
+        """Write these articles' publication dates: `date_num` into their chunks' metadata (ids
+        are `<key>:<index>`, so no chunk is read), then into their records, which mark them
+        done: a killed run leaves records without dates, and the next run writes them again."""
+        log.info("Writing the publication dates of %d articles (no re-embedding)", len(updates))
+        dated: dict[str, ArticleRecord] = {}
+        for begin in range(0, len(updates), READ_PAGE):
+            page = updates[begin : begin + READ_PAGE]
+            ids = [f"{r.key}:{i}" for r, _ in page for i in range(r.n_chunks)]
+            numbers = [{"date_num": p.number} for r, p in page for _ in range(r.n_chunks)]
+            for start in range(0, len(ids), READ_PAGE):
+                self.chunks.update(
+                    ids=ids[start : start + READ_PAGE], metadatas=numbers[start : start + READ_PAGE]
+                )
+            self.articles.update(
+                ids=[r.source for r, _ in page],
+                metadatas=[_date_meta(p) for _, p in page],
+            )
+            for record, published in page:
+                dated[record.source] = replace(
+                    record, published=published.iso, published_from=published.raw
+                )
+        return dated
 
     def remove(self, sources: Iterable[str]) -> None:
         """Delete articles: the record first (readers stop seeing them), then their chunks."""
@@ -211,6 +275,7 @@ class Store:
             for group in _groups(planned, self.settings.ingest_batch_chars):
                 pending: list[Chunk] = []
                 commits: list[tuple[Article, str, int]] = []
+                dates = {a.source: of_article(a) for a, _ in group}
                 for article, key in group:
                     article_chunks = chunk_article(article, self.settings, key)
                     pending.extend(c for c in article_chunks if c.id not in present)
@@ -222,13 +287,16 @@ class Store:
                         ids=[c.id for c in pending],
                         embeddings=vectors,
                         documents=[c.text for c in pending],
-                        metadatas=[_chunk_meta(c) for c in pending],
+                        metadatas=[_chunk_meta(c, dates[c.source].number) for c in pending],
                     )
                 self.articles.upsert(
                     ids=[a.source for a, _, _ in commits],
                     embeddings=[[1.0]] * len(commits),
                     documents=[a.text for a, _, _ in commits],
-                    metadatas=[_article_meta(a, key, n) for a, key, n in commits],
+                    metadatas=[
+                        _article_meta(a, key, n) | _date_meta(dates[a.source])
+                        for a, key, n in commits
+                    ],
                 )
                 bar.update(len(group))
                 done += len(group)
@@ -294,7 +362,7 @@ def _groups(planned: list[tuple[Article, str]], budget: int) -> Iterator[list[tu
         yield group
 
 
-def _chunk_meta(chunk: Chunk) -> dict[str, Any]:
+def _chunk_meta(chunk: Chunk, date_num: int) -> dict[str, Any]:
     return {
         "source": chunk.source,
         "key": chunk.id.rsplit(":", 1)[0],
@@ -302,6 +370,17 @@ def _chunk_meta(chunk: Chunk) -> dict[str, Any]:
         "date": chunk.date,
         "start": chunk.start,
         "end": chunk.end,
+        "date_num": date_num,
+    }
+
+
+def _date_meta(published: PublishedDate) -> dict[str, Any]:
+    """An article record's date fields; `date_num` (20240105, 0 = undated) is what chunks filter
+    on with Chroma's `where`."""
+    return {
+        "published": published.iso,
+        "published_from": published.raw,
+        "date_num": published.number,
     }
 
 
@@ -337,4 +416,6 @@ def _record(source: str, meta: dict[str, Any]) -> ArticleRecord:
         date=meta.get("date", ""),
         url=meta.get("url", ""),
         n_chunks=int(meta["n_chunks"]),
+        published=meta.get("published"),
+        published_from=meta.get("published_from", ""),
     )

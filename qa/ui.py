@@ -27,6 +27,7 @@ from qa.corpus import SUPPORTED_SUFFIXES, SkippedFile, parse_text, read_file
 from qa.errors import QAError
 from qa.pipeline import Engine, engine_for
 from qa.settings import Settings
+from qa.timeframe import as_day
 from qa.types import Answer, Article, Citation
 
 log = logging.getLogger(__name__)
@@ -104,11 +105,15 @@ def esc(text: str) -> str:
 
 def answer_html(answer: Answer, engine: Engine, asked: str) -> str:
     """An answer with its [n] markers, what was searched (if a follow-up was rewritten), sources."""
+    note = answer.window.note if answer.window else ""
     if answer.refused:
-        return refusal_html(answer.text)
+        searched = answer.window is not None and answer.text != answer.window.empty_text
+        return refusal_html(f"{answer.text} {note}" if searched and note else answer.text)
     parts = [f'<div class="qa-reply"><div class="qa-answer">{marked_answer(answer.text)}</div>']
     if answer.question != " ".join(asked.split()):
         parts.append(f'<div class="qa-searched">Searched as: {esc(answer.question)}</div>')
+    if note:
+        parts.append(f'<div class="qa-about qa-window">{esc(note)}</div>')
     if answer.citations:
         parts.append('<div class="qa-sources"><div class="qa-sources-label">Sources</div>')
         parts.extend(source_html(c, engine) for c in answer.citations)
@@ -279,9 +284,17 @@ def article_choices(engine: Engine) -> list[tuple[str, str]]:
 
 
 def respond(
-    engine: Engine, message: dict[str, Any] | None, history: list[Message], turns: list[Turn]
+    engine: Engine,
+    message: dict[str, Any] | None,
+    history: list[Message],
+    turns: list[Turn],
+    since: str = "",
+    until: str = "",
+    as_of: str = "",
 ) -> Iterator[tuple[list[Message], list[Turn]]]:
-    """One chat step: add dropped files, then answer the text, streamed, then with its sources."""
+    """One chat step: add dropped files, then answer the text, streamed, then with its sources.
+
+    `since`, `until` and `as_of` are the time boxes' text (YYYY-MM-DD, or empty)."""
     text = str((message or {}).get("text") or "")
     files = [Path(str(f)) for f in (message or {}).get("files") or []]
     history = list(history or [])
@@ -298,7 +311,15 @@ def respond(
     yield history, turns
     streamed = ""
     try:
-        for piece in engine.ask_stream(question):
+        bounds = as_day(since, "Since"), as_day(until, "Until"), as_day(as_of, "As of")
+    except ValueError as err:
+        history[-1] = {"role": "assistant", "content": outcome_html(Outcome(str(err), ok=False))}
+        yield history, turns
+        return
+    try:
+        for piece in engine.ask_stream(
+            question, since=bounds[0], until=bounds[1], as_of=bounds[2]
+        ):
             if isinstance(piece, Answer):
                 history[-1] = {"role": "assistant", "content": answer_html(piece, engine, text)}
                 turns = [*turns, Turn(piece.question, piece.text)]
@@ -321,9 +342,12 @@ def build_app(engine: Engine) -> gr.Blocks:
     """The chat and articles tabs over one engine; the conversation is kept per browser tab."""
     cleared: dict[str, Any] = {"text": "", "files": []}
 
-    def chat(message: dict[str, Any] | None, history: list[Message], turns: list[Turn]
+    def chat(message: dict[str, Any] | None, history: list[Message], turns: list[Turn],
+             since: str = "", until: str = "", as_of: str = ""
              ) -> Iterator[tuple[dict[str, Any], list[Message], list[Turn]]]:
-        for new_history, new_turns in respond(engine, message, history, turns):
+        for new_history, new_turns in respond(
+            engine, message, history, turns, since, until, as_of
+        ):
             yield cleared, new_history, new_turns
 
     def pick_example(event: gr.SelectData) -> dict[str, Any]:
@@ -371,6 +395,13 @@ def build_app(engine: Engine) -> gr.Blocks:
                 file_count="multiple", file_types=FILE_TYPES, max_plain_text_length=10**7,
                 placeholder="Ask a question about the articles, or drop an article file to add it",
             )
+            with gr.Accordion("Time", open=False, elem_id="qa-time"), gr.Row():
+                since_box = gr.Textbox(label="Since", placeholder="YYYY-MM-DD",
+                                       elem_id="qa-since")
+                until_box = gr.Textbox(label="Until", placeholder="YYYY-MM-DD",
+                                       elem_id="qa-until")
+                as_of_box = gr.Textbox(label="As of", placeholder="YYYY-MM-DD (default: today)",
+                                       elem_id="qa-as-of")
         with gr.Tab("Articles", id="articles") as articles_tab:
             table = gr.Dataframe(
                 value=article_rows(engine), elem_id="qa-articles", interactive=False, wrap=True,
@@ -401,9 +432,10 @@ def build_app(engine: Engine) -> gr.Blocks:
                                          elem_id="qa-remove-choice")
                     remove = gr.Button("Remove", variant="stop", elem_id="qa-remove")
 
-        box.submit(chat, [box, chatbot, turns], [box, chatbot, turns], api_name="respond")
+        asked = [box, chatbot, turns, since_box, until_box, as_of_box]
+        box.submit(chat, asked, [box, chatbot, turns], api_name="respond")
         chatbot.example_select(pick_example, None, box, api_visibility="private").then(
-            chat, [box, chatbot, turns], [box, chatbot, turns], api_visibility="private")
+            chat, asked, [box, chatbot, turns], api_visibility="private")
         chatbot.clear(new_conversation, None, [chatbot, turns], api_visibility="private")
         articles_tab.select(on_show, None, [table, chosen], api_visibility="private")
         paste.click(on_paste, [title, publisher, date, text],

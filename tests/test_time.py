@@ -1,0 +1,463 @@
+"""Dates as data, time in the question, and the time options of the front doors.
+
+A made-up corpus of dated articles (front matter, .jsonl, HTML meta, a dateline, one undated),
+a real store (Chroma in tmp_path, the bundled embedder) and the real pipeline.
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import date
+from pathlib import Path
+
+import pytest
+
+from qa.api import ask
+from qa.cli import main
+from qa.corpus import load_corpus
+from qa.dates import dateline, json_ld_date, normalise, of_article, publication_date
+from qa.evaluation import load_questions
+from qa.pipeline import Engine
+from qa.settings import PROJECT_ROOT, Settings
+from qa.store import Store
+from qa.timeframe import as_day, read_time, window_for, without_time_words
+from qa.types import Article, ScoredChunk, TimeWindow
+
+AS_OF = date(2024, 3, 15)
+SETTINGS = Settings()
+
+TOLL_2023 = """---
+title: Harbour board sets the first cargo toll
+publisher: Coastal Courier
+date: 2023-05-10
+---
+The Velmora harbour board set its first cargo toll at 12 crowns a ship on Wednesday.
+Board chair Anselm Tigrani said the toll would pay for dredging the outer channel.
+"""
+TOLL_JANUARY = {
+    "id": "toll-jan",
+    "title": "Harbour board raises the cargo toll",
+    "date": "2024/01/05",
+    "text": "The Velmora harbour board raised the cargo toll to 15 crowns a ship on Friday.\n"
+    "Board chair Anselm Tigrani said dredging the outer channel had cost more than planned.",
+}
+FESTIVAL = {
+    "id": "festival",
+    "title": "Lantern festival draws crowds",
+    "date": "2024/03/02",
+    "text": "The Velmora lantern festival drew twenty thousand visitors to the old quay.",
+}
+TOLL_FEBRUARY = """<html><head>
+<meta property="og:title" content="Harbour board cuts the cargo toll">
+<meta property="article:published_time" content="2024-02-20T09:30:00+01:00">
+</head><body><article>
+<p>The Velmora harbour board cut the cargo toll to 9 crowns a ship on Tuesday.</p>
+<p>Board chair Anselm Tigrani said the outer channel dredging was finished early.</p>
+</article></body></html>
+"""
+JSON_LD_PAGE = """<html><head><title>Ferry timetable changes</title>
+<script type="application/ld+json">
+{"@context": "https://schema.org", "@graph": [{"@type": "WebPage"},
+ {"@type": "NewsArticle", "datePublished": "2023-11-03T08:00:00Z"}]}
+</script></head><body><main><p>The Velmora ferry will sail hourly from November.</p></main>
+</body></html>
+"""
+DATELINE = """ORVANE, Sept 25, 2023 (Wire) - The Orvane dock workers' union signed a wage deal.
+The deal raises pay by four percent over two years.
+"""
+UNDATED = """The Velmora lighthouse keeper retired after forty years of service at the point.
+"""
+
+
+def write_corpus(folder: Path) -> Path:
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / "toll-2023.md").write_text(TOLL_2023, encoding="utf-8")
+    (folder / "wire.jsonl").write_text(
+        "\n".join(json.dumps(record) for record in (TOLL_JANUARY, FESTIVAL)) + "\n",
+        encoding="utf-8",
+    )
+    (folder / "toll-february.html").write_text(TOLL_FEBRUARY, encoding="utf-8")
+    (folder / "ferry.html").write_text(JSON_LD_PAGE, encoding="utf-8")
+    (folder / "dock-deal.txt").write_text(DATELINE, encoding="utf-8")
+    (folder / "lighthouse.txt").write_text(UNDATED, encoding="utf-8")
+    return folder
+
+
+@pytest.fixture(scope="module")
+def dated(tmp_path_factory: pytest.TempPathFactory) -> Engine:
+    root = tmp_path_factory.mktemp("dated")
+    engine = Engine(Settings(corpus_dir=write_corpus(root / "corpus"), store_dir=root / "store"))
+    engine.ingest(progress=False)
+    return engine
+
+
+# Dates as data.
+
+
+def test_dates_normalise_iso_slashed_and_written_forms() -> None:
+    assert normalise("2024/01/05") == "2024-01-05"
+    assert normalise("2024-01-05T23:30:00-05:00") == "2024-01-05"  # the publisher's own day
+    assert normalise("Fri, 05 Jan 2024 10:00:00 GMT") == "2024-01-05"
+    assert normalise("January 5, 2024") == "2024-01-05"
+    assert normalise("2024") == ""  # a year is not a date
+    assert normalise("2024-02-30") == ""
+    assert normalise("soon") == ""
+
+
+def test_the_first_readable_given_date_wins_and_the_raw_form_is_kept() -> None:
+    found = publication_date(["", "not a date", "2024/01/05"], "text")
+    assert (found.iso, found.raw, found.number) == ("2024-01-05", "2024/01/05", 20240105)
+
+
+def test_a_dateline_dates_an_article_the_file_leaves_undated() -> None:
+    assert publication_date([], DATELINE).iso == "2023-09-25"
+    assert dateline("WEST HALM, March 3 2022 (Agency) - text").iso == "2022-03-03"
+    assert dateline("Title first\n\nMarch 3, Porto, Portugal – text", 2021).iso == "2021-03-03"
+    assert dateline("The harbour board met on March 3 - no dateline.").iso == ""
+
+
+def test_a_dateline_without_a_year_takes_the_files_year_or_none() -> None:
+    text = "ORVANE, Sept 25 (Wire) - The union signed."
+    assert publication_date([], text).iso == ""
+    assert publication_date([], text).raw == "ORVANE, Sept 25 (Wire)"
+    assert publication_date(["2023"], text).iso == "2023-09-25"
+    assert publication_date([], text, "archive/2022/dock.txt").iso == "2022-09-25"
+
+
+def test_json_ld_date_published_is_found_inside_a_graph() -> None:
+    assert json_ld_date(["not json", '{"@graph": [{"datePublished": "2023-11-03"}]}']) == (
+        "2023-11-03"
+    )
+    assert json_ld_date(['{"headline": "x"}']) == ""
+
+
+def test_every_reader_gives_its_articles_a_normalised_date(tmp_path: Path) -> None:
+    articles = {a.source: a for a in load_corpus(write_corpus(tmp_path / "corpus")).articles}
+    dates = {source: of_article(article).iso for source, article in articles.items()}
+    assert dates == {
+        "toll-2023.md": "2023-05-10",
+        "wire.jsonl#toll-jan": "2024-01-05",
+        "wire.jsonl#festival": "2024-03-02",
+        "toll-february.html": "2024-02-20",
+        "ferry.html": "2023-11-03",
+        "dock-deal.txt": "2023-09-25",
+        "lighthouse.txt": "",
+    }
+    assert articles["wire.jsonl#toll-jan"].date == "2024/01/05"  # the raw form stays
+    assert articles["ferry.html"].published_from == "2023-11-03T08:00:00Z"
+
+
+# Time in the question.
+
+
+@pytest.mark.parametrize(
+    ("question", "since", "until"),
+    [
+        ("What did the board decide in February 2024?", date(2024, 2, 1), date(2024, 2, 29)),
+        ("What was signed in September 2023?", date(2023, 9, 1), date(2023, 9, 30)),
+        ("What happened between March and May 2023?", date(2023, 3, 1), date(2023, 5, 31)),
+        ("Who ruled from 2020 to 2022?", date(2020, 1, 1), date(2022, 12, 31)),
+        ("What did the board do before 2020?", None, date(2019, 12, 31)),
+        ("What changed after 2022?", date(2023, 1, 1), None),
+        ("What changed since the election in 2022?", date(2022, 1, 1), None),
+        ("Who won on 25 September 2023?", date(2023, 9, 25), date(2023, 9, 25)),
+        ("What happened this week?", date(2024, 3, 8), date(2024, 3, 17)),
+        ("Who was arrested yesterday?", date(2024, 3, 14), date(2024, 3, 17)),
+        ("What did they say last month?", date(2024, 2, 1), date(2024, 2, 29)),
+        ("What happened last week?", date(2024, 3, 1), date(2024, 3, 17)),
+        ("How many visitors came this year?", date(2024, 1, 1), date(2024, 3, 17)),
+        ("What happened in the past 3 weeks?", date(2024, 2, 23), date(2024, 3, 17)),
+    ],
+)
+def test_time_words_become_a_range_relative_to_as_of(
+    question: str, since: date | None, until: date | None
+) -> None:
+    window = read_time(question, AS_OF, SETTINGS)
+    assert window is not None
+    assert (window.since, window.until) == (since, until)
+    assert not window.prefer_recent
+
+
+@pytest.mark.parametrize(
+    "question",
+    [
+        "What is the latest toll?",
+        "Who is the current board chair?",
+        "Is the ferry still sailing?",
+        "Who will be the next chair?",
+        "What is the most recent figure?",
+    ],
+)
+def test_words_asking_for_the_newest_evidence_prefer_recent_without_a_filter(
+    question: str,
+) -> None:
+    window = read_time(question, AS_OF, SETTINGS)
+    assert window is not None and window.prefer_recent and not window.filters
+
+
+@pytest.mark.parametrize(
+    "question",
+    [
+        "Who chairs the harbour board?",
+        "What did the New Harbour board decide?",
+        "What did the march achieve?",
+        "Who may attend the festival?",
+        "Where will the board meet again in May?",
+        "What happened between March and May?",
+    ],
+)
+def test_a_question_without_time_words_has_no_window(question: str) -> None:
+    assert read_time(question, AS_OF, SETTINGS) is None
+    assert window_for(question, SETTINGS) is None
+
+
+def test_this_week_tolerance_and_week_length_are_settings() -> None:
+    wider = SETTINGS.model_copy(update={"time_slack_days": 0, "time_week_days": 10})
+    window = read_time("What happened this week?", AS_OF, wider)
+    assert window is not None and (window.since, window.until) == (date(2024, 3, 5), AS_OF)
+
+
+def test_explicit_bounds_override_the_question_and_as_of_bounds_the_search() -> None:
+    question = "What did the board decide in February 2024?"
+    window = window_for(question, SETTINGS, since=date(2024, 1, 1))
+    assert window is not None
+    assert (window.since, window.until) == (date(2024, 1, 1), date(2024, 2, 29))
+    asked_then = window_for("Who chairs the board?", SETTINGS, as_of=date(2024, 1, 5))
+    assert asked_then is not None
+    assert (asked_then.since, asked_then.until) == (None, date(2024, 1, 7))
+    unbounded = SETTINGS.model_copy(update={"time_as_of_bound": False})
+    assert window_for("Who chairs the board?", unbounded, as_of=date(2024, 1, 5)) is None
+
+
+def test_the_window_note_says_what_was_searched() -> None:
+    window = window_for("What was signed in September 2023?", SETTINGS)
+    assert window is not None
+    assert window.note == (
+        "Searched articles dated 2023-09-01 to 2023-09-30 (in September 2023), and those with "
+        "no date."
+    )
+    options = window_for("What was signed?", SETTINGS, since=date(2023, 9, 1))
+    assert options is not None
+    assert options.note == "Searched articles dated 2023-09-01 or later."
+    assert TimeWindow(until=date(2019, 12, 31)).note == "Searched articles dated up to 2019-12-31."
+    assert TimeWindow(prefer_recent=True).note == "Newer articles were ranked higher."
+
+
+def test_time_words_can_be_taken_out_of_the_retrieval_text() -> None:
+    question = "What did the board decide in February 2024?"
+    assert without_time_words(question, read_time(question, AS_OF, SETTINGS)) == (
+        "What did the board decide?"
+    )
+    recent = "Who is the next chair?"
+    assert without_time_words(recent, read_time(recent, AS_OF, SETTINGS)) == recent
+
+
+def test_date_options_accept_dates_and_iso_strings_only() -> None:
+    assert as_day("2024-02-01") == as_day(date(2024, 2, 1)) == date(2024, 2, 1)
+    assert as_day("") is None
+    with pytest.raises(ValueError, match="YYYY-MM-DD"):
+        as_day("01/02/2024", "since")
+
+
+# Through the pipeline.
+
+
+UNDATED_SOURCES = {"lighthouse.txt"}
+
+
+def sources(passages: list[ScoredChunk]) -> set[str]:
+    return {p.chunk.source for p in passages}
+
+
+def dated_sources(passages: list[ScoredChunk]) -> set[str]:
+    return sources(passages) - UNDATED_SOURCES
+
+
+def test_the_question_time_changes_which_article_answers(dated: Engine) -> None:
+    may = dated.ask("What cargo toll did the Velmora harbour board set in May 2023?")
+    january = dated.ask("What cargo toll did the Velmora harbour board set in January 2024?")
+    assert dated_sources(may.passages) == {"toll-2023.md"}
+    assert dated_sources(january.passages) == {"wire.jsonl#toll-jan"}
+    assert not may.refused and "12 crowns" in may.text
+    assert may.citations[0].source == "toll-2023.md"
+    assert not january.refused and "15 crowns" in january.text
+    assert january.citations[0].source == "wire.jsonl#toll-jan"
+    assert may.window is not None and may.window.note == (
+        "Searched articles dated 2023-05-01 to 2023-05-31 (in May 2023), and those with no date."
+    )
+
+
+def test_since_and_until_override_the_question(dated: Engine) -> None:
+    answer = dated.ask(
+        "What cargo toll did the Velmora harbour board set in May 2023?",
+        since=date(2024, 2, 1),
+        until=date(2024, 2, 29),
+    )
+    assert sources(answer.passages) == {"toll-february.html"}
+    assert "9 crowns" in answer.text
+    assert answer.citations[0].date == "2024-02-20"
+
+
+def test_no_time_words_search_every_article_dated_or_not(dated: Engine) -> None:
+    answer = dated.ask("How long did the Velmora lighthouse keeper serve at the point?")
+    assert answer.window is None
+    assert "lighthouse.txt" in sources(answer.passages)
+    assert "forty years" in answer.text
+
+
+def test_the_dense_side_filters_alike_by_reading_deeper_or_by_chroma_where(
+    dated: Engine,
+) -> None:
+    retriever = dated.retriever
+    assert retriever is not None
+    window = TimeWindow(since=date(2024, 1, 1), until=date(2024, 2, 29))
+    question = "What cargo toll did the Velmora harbour board set?"
+    deeper = retriever.dense(question, 30, window)
+    narrow = Engine(dated.settings.model_copy(update={"dense_window_fetch": 1}))
+    narrow.load()
+    assert narrow.retriever is not None
+    by_where = narrow.retriever.dense(question, 30, window)
+    assert [cid for cid, _ in deeper] == [cid for cid, _ in by_where]
+    assert {dated.retriever.chunks[cid].source for cid, _ in deeper} == {
+        "wire.jsonl#toll-jan", "toll-february.html"
+    }
+
+
+def test_since_and_until_leave_undated_articles_out(dated: Engine) -> None:
+    question = "How long did the Velmora lighthouse keeper serve at the point?"
+    answer = dated.ask(question, until=date(2030, 1, 1))
+    assert answer.passages and "lighthouse.txt" not in sources(answer.passages)
+
+
+def test_a_range_read_from_the_question_also_searches_undated_articles(dated: Engine) -> None:
+    answer = dated.ask("How long did the Velmora lighthouse keeper serve at the point in 2019?")
+    assert sources(answer.passages) == {"lighthouse.txt"}
+    strict = Engine(dated.settings.model_copy(update={"time_question_keeps_undated": False}))
+    assert strict.ask("How long did the lighthouse keeper serve in 2019?").refused
+
+
+def test_a_range_holding_no_article_is_refused_saying_so(dated: Engine) -> None:
+    answer = dated.ask("What cargo toll was set?", since=date(2019, 1, 1), until=date(2019, 12, 31))
+    assert answer.refused and not answer.citations and not answer.passages
+    assert answer.text == "No article is dated 2019-01-01 to 2019-12-31, so none can answer this."
+    streamed = list(dated.ask_stream("What toll was set?", until=date(2019, 12, 31)))
+    assert streamed[0] == "No article is dated up to 2019-12-31, so none can answer this."
+    final = streamed[-1]
+    assert not isinstance(final, str) and final.refused and final.window is not None
+
+
+def test_latest_ranks_newer_relevant_articles_higher(dated: Engine) -> None:
+    def toll_order(question: str) -> list[str]:
+        ranked = [p.chunk.source for p in dated.ask(question).passages]
+        return [s for s in ranked if "toll" in s]
+
+    newest_first = ["toll-february.html", "wire.jsonl#toll-jan", "toll-2023.md"]
+    assert toll_order("What cargo toll did the Velmora harbour board set?") != newest_first
+    assert toll_order("What is the latest cargo toll the Velmora harbour board set?") == (
+        newest_first
+    )
+
+
+def test_as_of_reads_this_week_and_leaves_out_later_articles(dated: Engine) -> None:
+    answer = dated.ask(
+        "What cargo toll did the Velmora harbour board set this week?", as_of=date(2024, 1, 6)
+    )
+    assert dated_sources(answer.passages) == {"wire.jsonl#toll-jan"}
+    assert answer.window is not None
+    assert (answer.window.since, answer.window.until) == (date(2023, 12, 30), date(2024, 1, 8))
+
+
+def test_the_api_and_the_cli_take_the_time_options(
+    dated: Engine, capsys: pytest.CaptureFixture[str]
+) -> None:
+    corpus, store = dated.settings.corpus_dir, dated.settings.store_dir
+    answer = ask(
+        "What cargo toll did the Velmora harbour board set?",
+        corpus=corpus, store=store, since="2024-02-01", until="2024-02-29",
+    )
+    assert sources(answer.passages) == {"toll-february.html"}
+    code = main(["ask", "What cargo toll did the Velmora harbour board set?", "--corpus",
+                 str(corpus), "--store", str(store), "--until", "2023-12-31", "--json"])
+    printed = json.loads(capsys.readouterr().out)
+    assert code == 0
+    assert printed["window"]["until"] == "2023-12-31"
+    assert printed["window"]["note"] == "Searched articles dated up to 2023-12-31."
+    main(["ask", "What cargo toll did the Velmora harbour board set in May 2023?", "--corpus",
+          str(corpus), "--store", str(store)])
+    assert "(Searched articles dated 2023-05-01 to 2023-05-31" in capsys.readouterr().out
+
+
+# Stores written before dates were stored.
+
+
+def strip_dates(store: Store) -> None:
+    """Make the store look as the code before dates wrote it: no date fields anywhere."""
+    chunks = store.chunks.get(include=[])["ids"]
+    store.chunks.update(ids=chunks, metadatas=[{"date_num": None}] * len(chunks))
+    records = store.articles.get(include=[])["ids"]
+    empty = {"published": None, "published_from": None, "date_num": None}
+    store.articles.update(ids=records, metadatas=[empty] * len(records))
+
+
+def test_an_old_store_gets_its_dates_without_re_embedding(tmp_path: Path) -> None:
+    settings = Settings(corpus_dir=write_corpus(tmp_path / "corpus"), store_dir=tmp_path / "store")
+    first = Engine(settings)
+    first.ingest(progress=False)
+    ids_before = sorted(first.store.chunks.get(include=[])["ids"])
+    strip_dates(first.store)
+    assert all("date_num" not in m for m in first.store.chunks.get(include=["metadatas"])[
+        "metadatas"
+    ])
+
+    reopened = Engine(settings)
+    report = reopened.ingest(progress=False)
+    assert (report.embedded, report.redated, report.changed) == (0, 7, False)
+    assert sorted(reopened.store.chunks.get(include=[])["ids"]) == ids_before
+    answer = reopened.ask("What cargo toll did the Velmora harbour board set in January 2024?")
+    assert dated_sources(answer.passages) == {"wire.jsonl#toll-jan"}
+    assert reopened.ingest(progress=False).redated == 0
+
+
+def test_an_old_store_served_without_its_corpus_is_dated_from_what_it_holds(
+    tmp_path: Path,
+) -> None:
+    settings = Settings(corpus_dir=write_corpus(tmp_path / "corpus"), store_dir=tmp_path / "store")
+    Engine(settings).ingest(progress=False)
+    strip_dates(Store(settings, Engine(settings).embedder))
+    served = Engine(settings)
+    served.load()
+    assert served.records["dock-deal.txt"].published == "2023-09-25"  # from the stored text
+    assert served.records["lighthouse.txt"].published == ""
+    answer = served.ask("What did the dock workers' union sign?", since=date(2023, 9, 1),
+                        until=date(2023, 9, 30))
+    assert sources(answer.passages) == {"dock-deal.txt"}
+
+
+def test_an_article_built_in_code_is_dated_from_its_date_and_text() -> None:
+    article = Article(source="pasted", title="t", text="x", date="March 3, 2022")
+    assert of_article(article).iso == "2022-03-03"
+
+
+# Question files.
+
+
+def test_question_files_carry_as_of_since_and_until(tmp_path: Path) -> None:
+    path = tmp_path / "q.yaml"
+    path.write_text(
+        "questions:\n"
+        "  - id: a\n    question: What happened this week?\n    as_of: 2024-03-15\n"
+        "    since: '2024-03-01'\n    until: 2024-03-31\n    expect: [[x]]\n",
+        encoding="utf-8",
+    )
+    (question,), _ = load_questions(path)
+    assert (question.as_of, question.since, question.until) == (
+        date(2024, 3, 15), date(2024, 3, 1), date(2024, 3, 31)
+    )
+
+
+def test_the_seed_time_questions_name_real_articles() -> None:
+    questions, _ = load_questions(PROJECT_ROOT / "evals" / "time.yaml")
+    corpus = {a.source for a in load_corpus(PROJECT_ROOT / "corpus").articles}
+    assert len(questions) >= 3
+    assert all(set(q.articles) <= corpus for q in questions)
+    assert any(not q.answerable and q.until for q in questions)
