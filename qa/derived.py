@@ -39,7 +39,7 @@ ABANDONED_AFTER_S = 3600
 still in progress in another process (a whole rebuild and save took 58.6 s at the full
 benchmark corpus)."""
 
-FORMAT = "derived-v2"
+FORMAT = "derived-v3"
 """Changes whenever what is saved, or how BM25 and the vocabulary are built, changes."""
 
 
@@ -94,7 +94,7 @@ def load(path: Path, records: dict[str, ArticleRecord]) -> DerivedIndexes | None
     try:
         with (path / "chunks.jsonl").open(encoding="utf-8") as lines:
             chunks = [Chunk(*json.loads(line)) for line in lines]
-        frequencies = json.loads((path / "vocabulary.json").read_text(encoding="utf-8"))
+        vocabulary = json.loads((path / "vocabulary.json").read_text(encoding="utf-8"))
         bm25 = bm25s.BM25.load(str(path / "bm25"), mmap=True, show_progress=False)
     except (OSError, ValueError, KeyError, TypeError) as err:
         log.warning("Deleting the damaged saved indexes at %s (%s); rebuilding", path, err)
@@ -105,7 +105,7 @@ def load(path: Path, records: dict[str, ArticleRecord]) -> DerivedIndexes | None
         log.warning("The saved indexes at %s are damaged (%s): rebuilding them", path, problem)
         shutil.rmtree(path, ignore_errors=True)
         return None
-    return DerivedIndexes(chunks, bm25, Vocabulary(frequencies, len(chunks)))
+    return DerivedIndexes(chunks, bm25, Vocabulary.from_json(vocabulary, len(chunks)))
 
 
 def save(settings: Settings, name: str, indexes: DerivedIndexes) -> None:
@@ -122,7 +122,8 @@ def save(settings: Settings, name: str, indexes: DerivedIndexes) -> None:
         with (work / "chunks.jsonl").open("w", encoding="utf-8") as out:
             for chunk in indexes.chunks:  # a line each: one big string would cost 100s of MB
                 out.write(json.dumps([getattr(chunk, field) for field in CHUNK_FIELDS]) + "\n")
-        (work / "vocabulary.json").write_text(json.dumps(indexes.vocabulary.df), encoding="utf-8")
+        vocabulary = json.dumps(indexes.vocabulary.to_json())
+        (work / "vocabulary.json").write_text(vocabulary, encoding="utf-8")
         indexes.bm25.save(str(work / "bm25"), show_progress=False)
         manifest = {"name": name, "chunks": len(indexes.chunks)}
         (work / "manifest.json").write_text(json.dumps(manifest), encoding="utf-8")

@@ -51,7 +51,6 @@ from llama_index.core.llms.callbacks import llm_chat_callback, llm_completion_ca
 
 from qa.answer import (
     ABBREVIATION,
-    ANSWER_PATTERNS,
     MONTHS,
     NUMBER_WORDS,
     REFUSAL_TEXT,
@@ -60,7 +59,6 @@ from qa.answer import (
     WORD,
     Evidence,
     ExtractiveAnswerer,
-    answer_type,
     terms,
 )
 from qa.errors import BackendError
@@ -99,12 +97,9 @@ META = re.compile(
     re.IGNORECASE,
 )
 ABOUT_SOURCES = re.compile(r"^(?:the|this|these) (?:articles?|passages?|texts?)\b", re.IGNORECASE)
+NEGATION = re.compile(r"\b(?:not|no|never|neither|nor|none|nothing|without)\b|n't\b",
+                      re.IGNORECASE)
 ENUMERATOR = re.compile(r"^(?:\d{1,2}[.)]|[-*•])\s+")
-INSTRUCTION = re.compile(
-    r"\b(?:ignore|disregard|forget|override)\b.{0,40}\b(?:instructions?|prompts?|rules|above)\b|"
-    r"\byou are now\b|\bsystem prompt\b|\b(?:answer|reply|respond) (?:only |just )?with\b",
-    re.IGNORECASE,
-)
 
 
 def default_model_path() -> Path | None:
@@ -350,8 +345,10 @@ def unsupported(claim: str, cited: Sequence[str], min_support: float) -> str | N
 
     One cited sentence must hold all its numbers, dates, number words and names (capitalised
     words after the first, acronyms): facts taken from two sentences can be wrongly joined
-    ("X joined Kibochi" from "Y joined Kibochi" and "X signed"). And at least `min_support`
-    of its informative words (stems) must occur in what it cites.
+    ("X joined Kibochi" from "Y joined Kibochi" and "X signed"). It must not negate what it
+    cites, nor drop a negation the cited sentences hold ("Paris is not the capital" from "the
+    capital is Paris"). And at least `min_support` of its informative words (stems) must occur
+    in what it cites.
     """
     claim = _fold(claim)
     texts = [_fold(text) for text in cited]
@@ -361,6 +358,8 @@ def unsupported(claim: str, cited: Sequence[str], min_support: float) -> str | N
         if joined or len(texts) == 1:
             return joined or missing[0]
         return "no one sentence it cites holds all its numbers, dates and names"
+    if bool(NEGATION.search(claim)) != any(NEGATION.search(text) for text in texts):
+        return "it says the opposite of what it cites (a negation one side lacks)"
     own = set(terms(claim))
     if not own:
         return "it says nothing"
@@ -411,18 +410,15 @@ class LLMAnswerer:
         """The sentences shown to the model, best evidence first: [1] is `numbered[0]`.
 
         Only sentences that hold some of the question's words, or that the extractive answerer
-        would accept as evidence, are shown, and none that reads as an instruction to a model (a
-        prompt injection in an article).
+        would accept as evidence, are shown, the reader's picked answer and voted candidates
+        first; the evidence never holds a sentence that reads as an instruction (a prompt
+        injection in an article), so none is shown to the model.
         """
         vocab = self.extractive.vocabulary
         wanted = {vocab.correct(t) for t in terms(question)}
         shown: list[Evidence] = []
         for evidence in self.extractive.evidence(question, passages):
             sentence = evidence.sentence
-            if INSTRUCTION.search(sentence.text):
-                log.warning("Not showing the model a passage that gives instructions: %r (%s)",
-                            sentence.text[:80], sentence.chunk.chunk.source)
-                continue
             if evidence.support >= self.settings.min_support or wanted & set(terms(sentence.text)):
                 shown.append(evidence)
             if len(shown) >= self.settings.llm_passages:
@@ -471,7 +467,14 @@ class LLMAnswerer:
         generated = "".join(pieces)
         log.info("Generated %d characters in %.2f s: %r", len(generated),
                  time.perf_counter() - started, generated)
-        yield self.verified(question, generated, numbered, passages, articles) or base
+        final = self.verified(question, generated, numbered, passages, articles)
+        if final is None:
+            yield base
+            return
+        final.confidence = base.confidence
+        quotes = [c.quote for c in final.citations]
+        final.short = base.short if base.short and any(base.short in q for q in quotes) else None
+        yield final
 
     def _generate(self, messages: list[ChatMessage]) -> Iterator[str]:
         deadline = time.monotonic() + self.settings.llm_timeout
@@ -559,18 +562,17 @@ class LLMAnswerer:
         true sentence beside the point is no answer. A part the extractive answerer leaves
         unanswered asks nothing of them.
         """
-        min_support = self.settings.min_support
-        ranked = [e for e in self.extractive.evidence(part, passages) if e.typed]
-        if not ranked or ranked[0].support < min_support:
+        reading = self.extractive.read(part, passages)
+        pick = reading.pick
+        if pick is None:
             return None
-        kind = answer_type(part)
-        if kind and not any(ANSWER_PATTERNS[kind].search(c.text) for c in kept):
-            return f"hold no {kind} for {part!r}"
+        if pick.short and not any(_fold(pick.short) in _fold(c.text) for c in kept):
+            return f"do not give the answer {pick.short!r} for {part!r}"
         cited = {(numbered[n - 1].sentence.chunk.chunk.source, numbered[n - 1].sentence.start)
                  for c in kept for n in c.cites}
-        enough = max(min_support, 0.8 * ranked[0].support)
-        if any((e.sentence.chunk.chunk.source, e.sentence.start) in cited
-               for e in ranked if e.support >= enough):
+        enough = max(self.settings.min_support, 0.8 * pick.evidence.support)
+        best = [pick.evidence, *(e for e in reading.evidence if e.support >= enough)]
+        if any((e.sentence.chunk.chunk.source, e.sentence.start) in cited for e in best):
             return None
         return f"cite none of the best evidence for {part!r}"
 

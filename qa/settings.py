@@ -6,7 +6,7 @@ import hashlib
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field, SecretStr, model_validator
+from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
@@ -183,7 +183,38 @@ class Settings(BaseSettings):
     passage_floor: float = Field(
         0.3, ge=0.0, lt=1.0, description="Passage embedding similarity that counts as none."
     )
-    max_answer_sentences: int = Field(2, ge=1, description="Sentences in an extractive answer.")
+    reader_sentences: int = Field(
+        30,
+        ge=1,
+        description="Best-supported sentences whose candidate answers are collected and voted.",
+    )
+    vote_pool: float = Field(
+        0.75,
+        ge=0.0,
+        le=1.0,
+        description="Share of the best sentence's support a sentence needs for its candidates "
+        "to be voted: a name in a sentence beside the point gets no vote.",
+    )
+    vote_decay: float = Field(
+        0.5,
+        ge=0.0,
+        le=1.0,
+        description="Weight of each further article backing a candidate, relative to the one "
+        "before: the same answer in three articles counts 1 + 0.5 + 0.25 times its best "
+        "sentence (1 = every article counts fully, 0 = only the best).",
+    )
+    context_boost: float = Field(
+        1.5,
+        ge=1.0,
+        description="Factor on a candidate's vote when the question's own words stand next to "
+        "it in the sentence (and again when the question's head noun does).",
+    )
+    open_answer_margin: float = Field(
+        0.1,
+        ge=0.0,
+        description="Support above min_support a sentence needs to answer a 'which X' question "
+        "in which no named candidate was found (the answer may be a plain noun).",
+    )
     max_question_chars: int = Field(
         1000, ge=10, description="Longest question accepted, in characters."
     )
@@ -257,6 +288,24 @@ class Settings(BaseSettings):
     chat_concurrency: int = Field(
         4, ge=1, description="Questions the chat window answers at the same time."
     )
+    login_attempts: int = Field(
+        5,
+        ge=1,
+        description="Failed sign-ins a client may make in a minute before it has to wait "
+        "(with `auth`).",
+    )
+    login_delay: float = Field(
+        60.0,
+        gt=0,
+        description="Seconds a client waits after too many failed sign-ins; each further "
+        "failure doubles the wait (up to an hour), until a sign-in succeeds.",
+    )
+
+    @field_validator("corpus_dir", "store_dir", "llm_model_path", mode="after")
+    @classmethod
+    def _expand_home(cls, value: Path | None) -> Path | None:
+        """`~/articles` means the folder in the user's home, as in a shell."""
+        return value.expanduser() if value is not None else None
 
     @model_validator(mode="after")
     def _store_per_corpus(self) -> Settings:

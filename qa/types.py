@@ -139,8 +139,9 @@ class Answer:
     passages: list[ScoredChunk] = field(default_factory=list)
     answerer: str = "extractive"
     short: str | None = None
-    """The few words that answer the question (a name, a date, an amount...): a literal span of
-    `citations[0].quote`; None when the answer is a refusal or no short span answers it."""
+    """The few words that answer the question (a name, a date, an amount...), each a literal
+    span of a cited quote (a compound question's parts joined by "; "); None when the answer is
+    a refusal or no short span answers it."""
     confidence: float = 0.0
     """The evidence the answer stood on: its candidate's votes, or its sentence's support (the
     lowest over the parts of a compound question); refusals keep the best they had."""

@@ -1,0 +1,149 @@
+"""What a question asks for: the kind of answer, from its wording and its head noun.
+
+"How much" asks for an amount, "when" for a date, "which company" for an organisation, "which
+film" for a title, "what does X stand for" for an acronym's long form. Rules, not a model: a
+question is a dozen words, the cues are few and closed, and rules run in microseconds where
+spaCy's small English pipeline (measured at about 2,500 words/s here) would cost more than the
+whole retrieval; the head nouns are data (`data/lexicon.yaml`).
+"""
+
+from __future__ import annotations
+
+import difflib
+import re
+from dataclasses import dataclass, field
+
+from qa.answer.lexicon import words
+from qa.answer.text import terms
+
+TYPE_WORDS = ("where", "when", "which", "what", "who", "how", "much", "many")
+EXPANSION = re.compile(
+    r"\bwhat (?:does|do|did) (?:the )?(?:acronym |abbreviation |initials? )?"
+    r"(?P<a>[A-Z][A-Za-z&.]{1,9}) (?:stand|stands) for\b|"
+    r"\bwhat (?:is|was) (?:the )?(?P<b>[A-Z][A-Za-z&.]{1,9}) (?:short|an acronym|an abbreviation)"
+    r" for\b|\b(?:full (?:name|form)|long form|expansion) of (?:the )?(?P<c>[A-Z][A-Za-z&.]{1,9})"
+    r"\b|\bwhat is (?P<d>[A-Z]{2,9}) (?:in full|spelled out)\b"
+)
+LISTING = re.compile(
+    r"\b(?:what|which) (?:kinds?|types?|sorts?|forms?|areas?|topics?|issues?|fields?) of\b|"
+    r"\bin (?:what|which) (?:areas|fields|ways)\b|\bwhat (?:will|did|does|do) .{3,60}\binclude\b|"
+    r"\b(?:what|which) (?:topics|areas|issues|regions|countries|fields|things)\b|\bname the\b|"
+    r"\blist\b"
+)
+CUES = (  # earliest cue wins: "What tragedy ... when ..." asks for a thing, not a date
+    ("amount", r"\bhow much\b(?! (?:time|longer)\b)"),
+    ("percent", r"\b(?:what|which) (?:percentage|percent|share|proportion)\b|\bhow many percent"),
+    ("count", r"\bhow many\b|\b(?:what|which) number of\b|\bhow old\b"),
+    ("duration", r"\bhow long\b|\bhow much (?:time|longer)\b"),
+    ("year", r"\b(?:what|which) year\b|\buntil when\b|\bsince when\b"),
+    ("date", r"\bwhen\b|\b(?:what|which) (?:date|day|month)\b|\bon what date\b"),
+    ("who", r"\bwho\b|\bwhom\b|\bwhose\b"),
+    ("place", r"\bwhere\b"),
+    ("head", r"\b(?:which|what)\b"),
+)
+
+
+@dataclass(frozen=True)
+class Asked:
+    """The kind of answer a question wants; None when it asks for an explanation or a phrase
+    (why, how, what did X do), which a sentence answers; "list" when it asks for several
+    things ("what kinds of support"), which a sentence that enumerates them answers."""
+
+    kind: str | None
+    head: str | None = None
+    """The head noun that set the kind ("company" in "which company ...")."""
+    counted: frozenset[str] = field(default_factory=frozenset)
+    """For "how many X", the stems of X: the number must count it."""
+    acronym: str | None = None
+    """For "what does X stand for", X."""
+
+
+def asked(question: str) -> Asked:
+    """What the question asks for (see the module docstring)."""
+    expansion = EXPANSION.search(question[:1].lower() + question[1:])
+    if expansion:
+        return Asked("expansion", acronym=next(g for g in expansion.groups() if g).strip("."))
+    q = " ".join(_fix_type_word(w) for w in question.lower().split())
+    if LISTING.search(q):
+        return Asked("list")
+    found = [
+        (m.start(), order, m.end(), kind)
+        for order, (kind, cue) in enumerate(CUES)
+        if (m := re.search(cue, q))
+    ]
+    if not found:
+        return Asked(None)
+    start, _, end, kind = min(found)
+    if kind == "count":
+        return Asked("count", counted=_counted(q[end:]))
+    if kind in ("who", "head"):
+        head, head_kind = _head(q[end:], q[start:end])
+        if kind == "who":
+            return Asked("person" if head_kind == "person" else "who", head)
+        return Asked(head_kind, head)
+    return Asked(kind)
+
+
+def _fix_type_word(word: str) -> str:
+    """'wher' → 'where', 'mch' → 'much': a misspelt question word still sets the kind."""
+    if word in TYPE_WORDS or len(word) < 3 or not word.isalpha():
+        return word
+    close = difflib.get_close_matches(word, TYPE_WORDS, n=1, cutoff=0.75)
+    return close[0] if close else word
+
+
+def _counted(rest: str) -> frozenset[str]:
+    skipped = words()["head_skipped"]
+    following = [w for w in re.findall(r"[a-z][a-z'-]*", rest)[:3] if w not in skipped]
+    return frozenset(terms(" ".join(following[:2])))
+
+
+def _singular(word: str) -> str:
+    for ending, repl in (("ies", "y"), ("ses", "s"), ("es", "e"), ("s", "")):
+        if word.endswith(ending) and len(word) > len(ending) + 2:
+            return word[: -len(ending)] + repl
+    return word
+
+
+def _kind_of_noun(word: str) -> str | None:
+    lexicon = words()
+    for form in (word, _singular(word), word.rstrip("'s’")):
+        for kind in ("person", "organisation", "place", "work", "amount", "event"):
+            if form in lexicon[f"head:{kind}"]:
+                return kind
+    return None
+
+
+def _head(rest: str, cue: str) -> tuple[str | None, str | None]:
+    """The head noun after "which"/"what"/"who" and the kind it names.
+
+    "Which of the following politicians" → politicians → person; "which beer" → an unknown
+    noun after "which", a named thing; "what did ..." → no head, a phrase answer.
+    """
+    tokens = re.findall(r"[a-z][a-z'’-]*", rest)
+    if cue.startswith("who"):  # "who is the UK defence minister ...": the role is the head
+        role = re.match(r"\s*(?:is|was|are|were) (?:the |a |an )(.*)", rest)
+        return _head(role.group(1), "which") if role else (None, None)
+    if tokens and tokens[0] in words()["auxiliaries"]:
+        named = re.search(r"\b(?:name|title) of (?:the |this |that |a )?(.*)", rest) or re.search(
+            r"^\s*(?:is|was|are|were) (?:the |this |that |a )?(.*?) (?:called|named|known as)\b",
+            rest,
+        )
+        if named:
+            head, kind = _head(named.group(1), "which")
+            return head, kind or "name"
+        return None, None
+    seen = 0
+    for token in tokens[:5]:
+        if token in words()["auxiliaries"]:
+            break
+        kind = _kind_of_noun(token)
+        if kind:
+            return token, kind
+        if token not in words()["head_skipped"]:
+            seen += 1
+            if seen > 2:
+                break
+    if cue == "which" and tokens and tokens[0] not in words()["head_skipped"]:
+        return tokens[0], "name"
+    return None, None

@@ -1,0 +1,217 @@
+"""Candidate answers in a sentence: the spans that could answer a question, each with a kind.
+
+Amounts, percentages, counts, lengths of time, dates and years by pattern; names (runs of
+capitalised words) typed as a person, an organisation, a place, a nationality, a title or an
+unknown name from the words around them, the country data, and how the same name is used in the
+other retrieved sentences (news gives a person's full name, then the surname alone).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass
+from functools import lru_cache
+
+from qa.answer.lexicon import gazetteer, listed, words
+from qa.answer.text import _stopwords, terms
+
+MONTHS = (
+    r"January|February|March|April|May|June|July|August|September|October|November|"
+    r"December|Jan|Feb|Mar|Apr|Jun|Jul|Aug|Sep|Sept|Oct|Nov|Dec"
+)
+WEEKDAYS = r"Monday|Tuesday|Wednesday|Thursday|Friday|Saturday|Sunday"
+NUMBER_WORDS = (
+    r"one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|thirteen|fourteen|fifteen|"
+    r"sixteen|seventeen|eighteen|nineteen|twenty|thirty|forty|fifty|sixty|seventy|eighty|"
+    r"ninety|hundred|thousand|million|billion|dozen|dozens|hundreds|thousands|millions"
+)
+NUMBER = rf"(?:\d(?:[\d,]*\d)?(?:\.\d+)?|(?:{NUMBER_WORDS})(?:[- ](?:{NUMBER_WORDS}))*)"
+SCALE = r"(?:\s?(?:million|billion|trillion|thousand|bn|mn|m|k)\b)?"
+LETTERS = r"[^\W\d_]"
+CAPWORD = (
+    rf"(?:(?:[A-Z]\.){{2,}}|[A-Z]\.|[A-Z](?:{LETTERS}|[’'\-])*{LETTERS}|[A-Z]|"
+    r"\d+(?:st|nd|rd|th)?)"
+)
+CONNECTOR = r"(?:of|the|de|da|del|der|van|von|al|bin|le|la|du|&|for|y)"
+NAME = re.compile(
+    rf"(?<![\w’'.])(?:(?:[A-Z]\.){{2,}}|[A-Z]\.|[A-Z](?:{LETTERS}|[’'\-])*{LETTERS}|[A-Z])"
+    rf"(?:\s+(?:{CONNECTOR}\s+)?{CAPWORD})*(?!\d)"
+)
+QUOTED = re.compile(r"[“\"]([A-Z0-9][^”\"]{1,80})[”\"]")
+
+
+@dataclass(frozen=True)
+class Candidate:
+    """A span of a sentence that may answer the question; offsets are the sentence's."""
+
+    text: str
+    kind: str
+    start: int
+    end: int
+
+    @property
+    def key(self) -> str:
+        """Variants of one answer share words: "Luke Humphries", "Humphries"."""
+        return " ".join(self.text.lower().replace("’", "'").split())
+
+
+@lru_cache(maxsize=1)
+def _patterns() -> dict[str, re.Pattern[str]]:
+    prefixes = "|".join(re.escape(p) for p in sorted(listed("currency_prefixes"), key=len,
+                                                         reverse=True))
+    currency_words = "|".join(sorted(words()["currency_words"], key=len, reverse=True))
+    units = "|".join(sorted(words()["time_units"], key=len, reverse=True))
+    return {
+        "amount": re.compile(
+            rf"(?:(?<![\w$])(?:{prefixes})\s?\d[\d,]*(?:\.\d+)?{SCALE}|"
+            rf"\b\d[\d,]*(?:\.\d+)?{SCALE}\s?(?:{currency_words})\b)"
+        ),
+        "percent": re.compile(rf"\b{NUMBER}\s?(?:%|percent\b|per cent\b|percentage points?\b)",
+                              re.I),
+        "duration": re.compile(rf"\b{NUMBER}(?:[- ](?:and a half[- ])?)(?:{units})\b", re.I),
+        "date": re.compile(
+            rf"\b(?:(?:{MONTHS})\.?\s+\d{{1,2}}(?:st|nd|rd|th)?(?:,?\s+\d{{4}})?|"
+            rf"\d{{1,2}}(?:st|nd|rd|th)?\s+(?:of\s+)?(?:{MONTHS})\.?(?:,?\s+\d{{4}})?|"
+            rf"(?:{MONTHS})\.?\s+(?:of\s+)?\d{{4}}|(?:early |mid-|late )?(?:{MONTHS})\b|"
+            rf"(?:last |this |next |on )?(?:{WEEKDAYS})|\d{{4}}-\d{{2}}-\d{{2}})\b"
+        ),
+        "year": re.compile(r"(?<![\d$£€.,])\b(?:1[5-9]|20)\d{2}\b(?![\d,.]\d)"),
+        "count": re.compile(rf"(?<![\w$£€.,])(?:{NUMBER}){SCALE}(?![\d,.]\d|%)", re.I),
+    }
+
+
+def numeric_candidates(sentence: str) -> list[Candidate]:
+    """Amounts, percentages, durations, dates, years and counts, the more specific first: a
+    number that is part of an amount or a date is not also a count."""
+    found: list[Candidate] = []
+    taken: list[tuple[int, int]] = []
+    for kind in ("amount", "percent", "duration", "date", "year", "count"):
+        for match in _patterns()[kind].finditer(sentence):
+            span = (match.start(), match.end())
+            if kind in ("year", "count") and any(s < span[1] and span[0] < e for s, e in taken):
+                continue
+            text = match.group().strip()
+            if kind == "count" and text.lower() in ("one", "m", "k"):
+                continue
+            found.append(Candidate(text, kind, match.start(), match.start() + len(text)))
+            if kind != "date" or any(ch.isdigit() for ch in text):
+                taken.append(span)
+    return found
+
+
+def counts(sentence: str, nouns: Iterable[str]) -> list[Candidate]:
+    """The numbers in a sentence followed, within three words, by one of the counted nouns."""
+    wanted = set(nouns)
+    out = []
+    for candidate in numeric_candidates(sentence):
+        if candidate.kind not in ("count", "amount"):
+            continue
+        following = sentence[candidate.end :].split()[:3]
+        if not wanted or wanted & set(terms(" ".join(following))):
+            out.append(candidate)
+    return out
+
+
+def name_candidates(sentence: str, known_people: set[str]) -> list[Candidate]:
+    """Runs of capitalised words, typed; a sentence's first word counts only when it is not a
+    common word ("The", "Officials") and the run goes on, or `known_people` names it."""
+    lexicon = words()
+    stop = _stopwords()
+    titles = lexicon["person_titles"]
+    found = []
+    for match in NAME.finditer(sentence):
+        start, text = match.start(), match.group()
+        tokens = text.split()
+        while tokens and (tokens[0].lower() in stop or tokens[0].lower() in titles
+                          or re.fullmatch(NUMBER_WORDS, tokens[0].lower())):
+            start += len(tokens[0]) + 1
+            tokens = tokens[1:]
+            while tokens and re.fullmatch(CONNECTOR, tokens[0]):
+                start += len(tokens[0]) + 1
+                tokens = tokens[1:]
+        inner_titles = [i for i, t in enumerate(tokens[:-1]) if t.lower().strip(".,") in titles]
+        if inner_titles:  # "U.S. Defense Secretary Lloyd Austin": the person follows the title
+            cut = inner_titles[-1] + 1
+            if cut + 2 < len(tokens) and re.fullmatch(CONNECTOR, tokens[cut]):
+                cut += 2  # "Secretary of Defense Lloyd Austin": the title runs on
+            start += len(" ".join(tokens[:cut])) + 1
+            tokens = tokens[cut:]
+        while tokens and (re.fullmatch(CONNECTOR, tokens[-1]) or tokens[-1][0].isdigit()
+                          or re.fullmatch(rf"(?:{MONTHS}|{WEEKDAYS})\.?", tokens[-1])):
+            tokens = tokens[:-1]
+        if not tokens:
+            continue
+        text = sentence[start : start + len(" ".join(tokens))]
+        if " ".join(tokens) != " ".join(text.split()):
+            text = " ".join(tokens)
+        for suffix in ("’s", "'s"):
+            text = text.removesuffix(suffix)
+        if not text or re.fullmatch(rf"(?:{MONTHS}|{WEEKDAYS})\.?", text):
+            continue
+        at_sentence_start = not sentence[:start].strip(" “\"‘'(")
+        single = " " not in text
+        if at_sentence_start and single and text.lower() not in known_people:
+            continue
+        before = sentence[:start].split()[-1:] if start else []
+        titled = bool(inner_titles) or (bool(before) and before[0].lower().strip(".,") in titles)
+        kind = _name_kind(text, titled, known_people)
+        if kind == "name" and before and before[0].lower() in words()["locative_words"]:
+            kind = "place"
+        found.append(Candidate(text, kind, start, start + len(text)))
+    for match in QUOTED.finditer(sentence):
+        title = match.group(1).strip(" ,.")
+        if 1 <= len(title.split()) <= 8 and not title.endswith(("?", "!")):
+            found.append(Candidate(title, "work", match.start(1), match.start(1) + len(title)))
+    return found
+
+
+def _name_kind(text: str, titled: bool, known_people: set[str]) -> str:
+    places = gazetteer()
+    lowered = text.lower()
+    tokens = lowered.replace("’", "'").split()
+    if lowered in places.places or lowered.removeprefix("the ") in places.places:
+        return "place"
+    if lowered in places.demonyms or lowered.rstrip("s") in places.demonyms:
+        return "nationality"
+    if text.replace(".", "") in places.codes or lowered in places.aliases:
+        return "place"
+    if any(t.strip(".,") in words()["organisation_words"] for t in tokens):
+        return "organisation"
+    if titled or lowered in known_people:
+        return "person"
+    if text.isupper() and 2 <= len(text) <= 6:
+        return "organisation"
+    return "name"
+
+
+def people_in(sentences: Iterable[str]) -> set[str]:
+    """Names used as people across the sentences: a capitalised run after a person's title,
+    and a two- or three-word name whose last word is also used alone (then both forms)."""
+    titles = words()["person_titles"]
+    runs: list[str] = []
+    singles: set[str] = set()
+    people: set[str] = set()
+    for sentence in sentences:
+        for match in NAME.finditer(sentence):
+            tokens = [t.removesuffix("’s").removesuffix("'s") for t in match.group().split()]
+            before = sentence[: match.start()].split()[-1:]
+            if before and before[0].lower().strip(".,") in titles and tokens:
+                people.add(" ".join(tokens).lower())
+                people.add(tokens[-1].lower())
+            inner = [i for i, t in enumerate(tokens[:-1]) if t.lower().strip(".,") in titles]
+            if inner:
+                tokens = tokens[inner[-1] + 1 :]
+                people.add(" ".join(tokens).lower())
+                people.add(tokens[-1].lower())
+            if len(tokens) == 1:
+                singles.add(tokens[0].lower())
+            elif 2 <= len(tokens) <= 3 and all(t[:1].isupper() for t in tokens):
+                runs.append(" ".join(tokens).lower())
+    places = gazetteer().places
+    for run in runs:
+        last = run.split()[-1]
+        if last in singles and last not in places and run not in places:
+            people.add(run)
+            people.add(last)
+    return people

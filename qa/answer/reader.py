@@ -1,0 +1,358 @@
+"""The reader: a short answer voted across the retrieved passages, then its evidence.
+
+For a question that asks for something (a name, a place, a date, an amount...), every candidate
+of the asked kind in the best-supported sentences gets a vote weighted by that sentence's
+support; variants of one answer ("Luke Humphries", "Humphries") pool their votes, and the same
+answer in several articles counts for more than in one. A candidate the question already names is
+not an answer. The winner must reach `min_vote` and its sentence `min_support`, or the answer is
+the refusal: decided here, in code. Questions that ask why or how, or for a phrase, are answered
+with their best-supported sentences, as before.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field
+
+from qa.answer.asked import Asked, asked
+from qa.answer.candidates import Candidate, counts, name_candidates, numeric_candidates, people_in
+from qa.answer.evidence import Evidence, score_sentences
+from qa.answer.lexicon import accepts, currency_signs, words
+from qa.answer.text import (
+    REFUSAL_TEXT,
+    WORD,
+    Sentence,
+    Vocabulary,
+    harvest_acronyms,
+    sentence_spans,
+    terms,
+)
+from qa.retrieve import split_question
+from qa.settings import Settings
+from qa.types import Answer, Citation, ScoredChunk
+
+log = logging.getLogger(__name__)
+
+NUMERIC = frozenset({"amount", "percent", "count", "duration", "date", "year"})
+ENUMERATION = re.compile(r"(?:[^,;]{2,40},\s+){2,}[^,;]{0,40}\band\b|\bsuch as\b|\bincluding\b")
+"""A sentence that enumerates ("logistics, intelligence, communication and medical help")."""
+OPEN_KINDS = frozenset({"event", "work", "name"})
+"""Kinds whose answer may be a plain noun ("measles"): with no named candidate, the best
+sentence answers."""
+
+
+@dataclass
+class Vote:
+    """One candidate answer and the evidence for it across sentences and articles."""
+
+    key: str
+    kind: str
+    score: float = 0.0
+    backing: list[tuple[float, Evidence, Candidate]] = field(default_factory=list)
+    """(contribution, sentence, the variant in it), best first once tallied."""
+
+    @property
+    def articles(self) -> int:
+        return len({e.sentence.chunk.chunk.source for _, e, _ in self.backing})
+
+
+@dataclass(frozen=True)
+class Pick:
+    """What one part of a question is answered with: a sentence and, when typed, its span."""
+
+    evidence: Evidence
+    short: str | None
+    confidence: float
+
+
+@dataclass
+class Reading:
+    """How the reader saw one question (part): the asked kind, the evidence, the votes."""
+
+    asked: Asked
+    evidence: list[Evidence]
+    votes: list[Vote]
+    pick: Pick | None
+
+
+class ExtractiveAnswerer:
+    """Answers with a short span and the sentence that supports it, or refuses."""
+
+    name = "extractive"
+
+    def __init__(self, settings: Settings, vocabulary: Vocabulary) -> None:
+        self.settings = settings
+        self.vocabulary = vocabulary
+
+    def read(self, question: str, passages: list[ScoredChunk]) -> Reading:
+        """Score the sentences, collect and vote candidates, and pick the answer (or None)."""
+        wanted = asked(question)
+        evidence = score_sentences(question, passages, self.vocabulary, self.settings)
+        if wanted.kind == "expansion":
+            return Reading(wanted, evidence, [], self._expansion(wanted, evidence, passages))
+        if wanted.kind == "list":
+            listing = sorted(
+                evidence,
+                key=lambda e: -e.support * (self.settings.context_boost
+                                            if ENUMERATION.search(e.sentence.text) else 1.0),
+            )
+            return Reading(wanted, listing, [], self._sentence(listing))
+        if wanted.kind is None:
+            return Reading(wanted, evidence, [], self._sentence(evidence))
+        votes = self.vote(question, wanted, evidence)
+        if wanted.kind in OPEN_KINDS and (
+            not votes or all(e is not evidence[0] for vote in votes for _, e, _ in vote.backing)
+        ):  # the best sentence names nothing of the kind: its answer may be a plain noun
+            return Reading(wanted, evidence, votes, self._sentence(evidence, strict=True))
+        pick = self._typed(votes)
+        return Reading(wanted, evidence, votes, pick)
+
+    def evidence(self, question: str, passages: list[ScoredChunk]) -> list[Evidence]:
+        """The sentences in the order the reader trusts them: the picked answer's first, then
+        the other voted answers' sentences, then the rest by support."""
+        reading = self.read(question, passages)
+        first: list[Evidence] = [reading.pick.evidence] if reading.pick else []
+        first += [e for vote in reading.votes[:3] for _, e, _ in vote.backing[:2]]
+        ordered = list(dict.fromkeys([*first, *reading.evidence]))
+        return ordered
+
+    def vote(self, question: str, wanted: Asked, evidence: list[Evidence]) -> list[Vote]:
+        """Candidates of the asked kind in the best sentences, variants merged, best first."""
+        settings = self.settings
+        floor = evidence[0].support * settings.vote_pool if evidence else 0.0
+        pool = [e for e in evidence[: settings.reader_sentences] if e.support >= floor > 0]
+        currencies = _currencies_named(question)
+        weights = accepts().get(wanted.kind or "", {})
+        named = set(terms(self.vocabulary.expand(question)))
+        people = people_in(e.sentence.text for e in pool)
+        votes: dict[str, Vote] = {}
+        for e in pool:
+            text = e.sentence.text
+            if wanted.kind == "count":
+                found = counts(text, wanted.counted)
+            elif wanted.kind in NUMERIC:
+                found = numeric_candidates(text)
+            else:
+                found = name_candidates(text, people)
+            for candidate in found:
+                weight = weights.get(candidate.kind, 0.0)
+                stems = set(terms(candidate.text))
+                if not weight or (stems and stems <= named) or (not stems and not
+                                                                  candidate.text[:1].isdigit()):
+                    continue
+                weight *= self._context(candidate, text, named, wanted.head)
+                if currencies and candidate.kind == "amount" and not _in_currency(
+                    candidate.text, currencies
+                ):
+                    weight *= 0.3
+                vote = votes.setdefault(candidate.key, Vote(candidate.key, candidate.kind))
+                vote.backing.append((e.support * weight, e, candidate))
+        merged = self._merge(list(votes.values()))
+        for vote in merged:
+            vote.backing.sort(key=lambda b: -b[0])
+            best_by_article: dict[str, float] = {}
+            for contribution, e, _ in vote.backing:
+                source = e.sentence.chunk.chunk.source
+                best_by_article[source] = max(best_by_article.get(source, 0.0), contribution)
+            ranked = sorted(best_by_article.values(), reverse=True)
+            vote.score = sum(s * settings.vote_decay**i for i, s in enumerate(ranked))
+        return sorted(merged, key=lambda v: -v.score)
+
+    def _context(self, candidate: Candidate, sentence: str, named: set[str],
+                 head: str | None) -> float:
+        """More weight for a candidate that stands next to the question's own words ("UK
+        counterpart, James Heapey" for "who is the UK minister") or to its head noun ("Operation
+        Linda Nchi" for "what was the operation called")."""
+        near = set(terms(" ".join(sentence[: candidate.start].split()[-3:])))
+        near |= set(terms(" ".join(sentence[candidate.end :].split()[:2])))
+        boost = self.settings.context_boost if near & named else 1.0
+        if head and head[:5] in candidate.text.lower() or head and set(terms(head)) & near:
+            boost *= self.settings.context_boost
+        return boost
+
+    def _merge(self, votes: list[Vote]) -> list[Vote]:
+        """Fold each variant into the longest answer that contains its words and ends with the
+        same word ("Humphries" → "Luke Humphries"), and an acronym into its long form."""
+        by_length = sorted(votes, key=lambda v: -len(v.key.split()))
+        acronyms = {a.lower(): long.lower() for a, long in self.vocabulary.acronyms.items()}
+        kept: list[Vote] = []
+        for vote in by_length:
+            tokens = vote.key.split()
+            home = next(
+                (
+                    k
+                    for k in kept
+                    if (set(tokens) < set(k.key.split()) and k.key.split()[-1] == tokens[-1])
+                    or acronyms.get(vote.key, "\0").startswith(k.key)
+                    or k.key.startswith(acronyms.get(vote.key, "\0"))
+                ),
+                None,
+            )
+            if home is None:
+                kept.append(vote)
+            else:
+                home.backing.extend(vote.backing)
+                if home.kind == "name" and vote.kind != "name":
+                    home.kind = vote.kind
+        return kept
+
+    def _typed(self, votes: list[Vote]) -> Pick | None:
+        if not votes:
+            return None
+        winner = votes[0]
+        _, evidence, candidate = winner.backing[0]
+        short = longest_variant_in(winner, evidence)
+        return Pick(evidence, short or candidate.text, winner.score)
+
+    def _sentence(self, evidence: list[Evidence], strict: bool = False) -> Pick | None:
+        """The best-supported sentence, when it is supported enough."""
+        if not evidence:
+            return None
+        margin = self.settings.open_answer_margin if strict else 0.0
+        return Pick(evidence[0], None, evidence[0].support - margin)
+
+    def _expansion(
+        self, wanted: Asked, evidence: list[Evidence], passages: list[ScoredChunk]
+    ) -> Pick | None:
+        """"What does X stand for": the sentence that defines X, and its long form."""
+        acronym = wanted.acronym or ""
+        for e in evidence:
+            for found, long_form in harvest_acronyms(e.sentence.text):
+                if found == acronym:
+                    return Pick(e, long_form, 1.0)
+        known = self.vocabulary.acronyms.get(acronym)
+        if known:
+            for e in evidence:
+                if known in e.sentence.text:
+                    return Pick(e, known, e.support)
+        return None
+
+    def answer(
+        self, question: str, passages: list[ScoredChunk], articles: dict[str, dict[str, str]]
+    ) -> Answer:
+        """The short answer and its evidence with [n] markers, or the refusal.
+
+        Each part of a compound question is answered on its own.
+        """
+        picks: list[Pick] = []
+        for part in split_question(question):
+            pick = self.read(part, passages).pick
+            if pick and pick.confidence < self.settings.min_support:
+                pick = None
+            if pick and (pick.short or all(p.evidence.sentence != pick.evidence.sentence
+                                           for p in picks)):
+                picks.append(pick)
+        if not picks:
+            return Answer(
+                question=question,
+                text=REFUSAL_TEXT,
+                refused=True,
+                passages=passages,
+                answerer=self.name,
+            )
+        return compose(question, picks, passages, articles, self.name)
+
+    def stream(
+        self, question: str, passages: list[ScoredChunk], articles: dict[str, dict[str, str]]
+    ) -> Iterator[str | Answer]:
+        """The whole answer text at once (extraction has nothing to stream), then the Answer."""
+        answer = self.answer(question, passages, articles)
+        yield answer.text
+        yield answer
+
+
+def _currencies_named(question: str) -> set[str]:
+    """The currencies a question asks the amount in ("how much in shillings")."""
+    lowered = question.lower()
+    return {
+        name for name in currency_signs() if re.search(rf"\b{name}s?\b", lowered)
+    }
+
+
+def _in_currency(amount: str, currencies: set[str]) -> bool:
+    signs = currency_signs()
+    lowered = amount.lower()
+    return any(
+        amount.startswith(tuple(signs[c])) or re.search(rf"\b{c}s?\b", lowered)
+        for c in currencies
+    )
+
+
+def longest_variant_in(vote: Vote, evidence: Evidence) -> str | None:
+    """The longest form of the voted answer that the sentence itself holds."""
+    forms = sorted({c.text for _, e, c in vote.backing if e is evidence}, key=len, reverse=True)
+    return forms[0] if forms else None
+
+
+def self_contained(sentence: Sentence) -> tuple[int, int]:
+    """The sentence's span, widened to the sentence before it when it opens by pointing back
+    ("He said", "Austin also ...", "However, ..."); offsets stay article offsets."""
+    tokens = [t.lower() for t in WORD.findall(sentence.text)[:3]]
+    openers = words()["pointing_openers"]
+    pointing = bool(tokens) and (
+        tokens[0] in openers or " ".join(tokens[:2]) in openers or "also" in tokens[1:3]
+    )
+    if not pointing:
+        return sentence.start, sentence.end
+    chunk = sentence.chunk.chunk
+    local = sentence.start - chunk.start
+    before = [s for s in sentence_spans(chunk.text) if s[1] <= local]
+    if not before or "\n\n" in chunk.text[before[-1][1] : local]:
+        return sentence.start, sentence.end
+    return chunk.start + before[-1][0], sentence.end
+
+
+def compose(
+    question: str,
+    picks: Sequence[Pick],
+    passages: list[ScoredChunk],
+    articles: dict[str, dict[str, str]],
+    answerer: str,
+) -> Answer:
+    """Each part's short answer first, then its evidence with its citation marker; the short
+    answer is checked to be a literal span of the quote it cites."""
+    citations: list[Citation] = []
+    parts: list[str] = []
+    shorts: list[str] = []
+    for pick in picks:
+        sentence = pick.evidence.sentence
+        chunk = sentence.chunk.chunk
+        start, end = self_contained(sentence)
+        quote = chunk.text[start - chunk.start : end - chunk.start]
+        same = next((c for c in citations if (c.source, c.start) == (chunk.source, start)), None)
+        if same is None:
+            meta = articles.get(chunk.source, {})
+            same = Citation(
+                n=len(citations) + 1,
+                title=chunk.title,
+                source=chunk.source,
+                quote=quote,
+                start=start,
+                end=end,
+                publisher=meta.get("publisher", ""),
+                date=meta.get("date", chunk.date),
+                url=meta.get("url", ""),
+            )
+            citations.append(same)
+            n = same.n
+            marked = f"{quote[:-1]} [{n}]{quote[-1]}" if quote[-1] in ".!?" else f"{quote} [{n}]"
+        else:
+            marked = f"[{same.n}]"
+        short = pick.short if pick.short and pick.short in quote else None
+        if short:
+            shorts.append(short)
+            parts.append(f"{short} — {marked}")
+        else:
+            parts.append(marked)
+    return Answer(
+        question=question,
+        text=" ".join(parts),
+        refused=False,
+        citations=citations,
+        passages=passages,
+        answerer=answerer,
+        short="; ".join(dict.fromkeys(shorts)) or None,
+        confidence=min(p.confidence for p in picks),
+    )
