@@ -36,6 +36,13 @@ MAX_OWN_TERMS = 2
 """A pronoun in a question with more informative words than this is not a reference back."""
 MAX_CARRIED_WORDS = 12
 """Cap on the words carried over, so chains of follow-ups stay short."""
+POINTER = re.compile(r"\b(?:that|this|those|these)\s+([A-Za-z][A-Za-z-]+)", re.IGNORECASE)
+"""A demonstrative and the noun it points with: "that agreement", "these troops"."""
+DETERMINERS = frozenset({"a", "an", "the", "its", "their", "his", "her", "this", "that",
+                         "these", "those", "of", "for", "on"})
+"""Words that open a noun phrase in the text pointed back to."""
+MAX_PHRASE_WORDS = 4
+"""Longest phrase a pointer is resolved to ("the Defence Cooperation Agreements")."""
 
 
 @dataclass(frozen=True)
@@ -50,13 +57,71 @@ class Turn:
     answer: str = ""
 
 
-def standalone_question(question: str, history: Sequence[Turn]) -> str:
-    """The question, with the previous question's informative words added if it leans on them."""
+@dataclass(frozen=True)
+class FollowUp:
+    """A question as it is searched, and what it points to when that could be named."""
+
+    question: str
+    about: str | None = None
+    """The phrase of the previous answer or question a pointer ("that agreement") refers to,
+    with its article ("the Defence Cooperation Agreements"); None when nothing was resolved."""
+
+
+def resolve_follow_up(question: str, history: Sequence[Turn]) -> FollowUp:
+    """The question made standalone: a pointer replaced by the phrase it names in the previous
+    answer (or question), else the previous question's informative words added."""
     if not history or not is_follow_up(question):
-        return question
+        return FollowUp(question)
+    pointer = POINTER.search(question)
+    if pointer is not None:
+        last = history[-1]
+        for text in (last.answer, last.question):
+            phrase = phrase_ending_with(pointer.group(1), text)
+            if phrase is not None:
+                about = f"the {phrase}"
+                resolved = question[: pointer.start()] + about + question[pointer.end() :]
+                return FollowUp(resolved.strip(), about)
+    return FollowUp(with_previous_topic(question, history[-1]))
+
+
+def phrase_ending_with(noun: str, text: str) -> str | None:
+    """The noun phrase of `text` whose head is `noun` (or its plural), with the modifiers just
+    before it: capitalised words before a capitalised head, topic words before a lower-case one.
+    None when the head does not occur or is not used as a noun (after a determiner or a name)."""
+    found = WORD.findall(re.sub(r"\[\d+\]", " ", text))
+    forms = {noun.lower(), f"{noun.lower()}s", f"{noun.lower()}es", noun.lower().rstrip("s")}
+    for index, word in enumerate(found):
+        if word.lower() not in forms or not is_informative(word):
+            continue
+        begin = index
+        while begin > 0 and index - begin + 1 < MAX_PHRASE_WORDS and is_modifier(
+            found[begin - 1], capitalised=word[0].isupper()
+        ):
+            begin -= 1
+        opener = found[begin - 1].lower() if begin > 0 else ""
+        if begin < index or opener in DETERMINERS or word[0].isupper():
+            return " ".join(found[begin : index + 1])
+    return None
+
+
+def is_modifier(word: str, capitalised: bool) -> bool:
+    """A word that can stand before the head of a noun phrase: a topic word that is not a verb
+    form (-ed, -ing), capitalised like the head when the head is."""
+    if not is_informative(word) or word.lower().endswith(("ed", "ing")):
+        return False
+    return word[0].isupper() if capitalised else word.islower()
+
+
+def standalone_question(question: str, history: Sequence[Turn]) -> str:
+    """The question as it is searched (see `resolve_follow_up`)."""
+    return resolve_follow_up(question, history).question
+
+
+def with_previous_topic(question: str, last: Turn) -> str:
+    """The question with the previous question's informative words added."""
     seen = {word.lower() for word in words(question)}
     carried: list[str] = []
-    for word in informative_words(history[-1].question):
+    for word in informative_words(last.question):
         if word.lower() not in seen:
             seen.add(word.lower())
             carried.append(word)

@@ -7,11 +7,50 @@ from pathlib import Path
 
 import pytest
 
-from qa.conversation import Turn, informative_words, is_follow_up, standalone_question
+from qa.conversation import (
+    FollowUp,
+    Turn,
+    informative_words,
+    is_follow_up,
+    resolve_follow_up,
+    standalone_question,
+)
 from qa.pipeline import Engine
 from qa.settings import PROJECT_ROOT, Settings
 
 SIGNING = Turn("What did Kenya and the US sign in September 2023?")
+SIGNED = Turn(
+    "What did Kenya and the US sign in September 2023?",
+    "U.S. Defence Secretary, Lloyd's Austin (L) with Kenya's Cabinet secretary for Defence, Aden "
+    "Duale (R) sign copies of the Defence Cooperation Agreements at a joint press conference "
+    "[1].",
+)
+"""A turn with its answer, as the chat window keeps it."""
+
+
+def test_a_pointer_is_resolved_from_the_previous_answer_and_said_plainly() -> None:
+    assert resolve_follow_up("And when was that agreement signed?", [SIGNED]) == FollowUp(
+        "And when was the Defence Cooperation Agreements signed?",
+        about="the Defence Cooperation Agreements",
+    )
+    assert standalone_question("Who signed that agreement?", [SIGNED]) == (
+        "Who signed the Defence Cooperation Agreements?"
+    )
+
+
+def test_a_lower_case_phrase_keeps_its_modifiers_but_not_a_verb() -> None:
+    turn = Turn("What did they agree?", "Kenya and the US signed a new defence framework [1].")
+    assert resolve_follow_up("When did that framework start?", [turn]).about == (
+        "the new defence framework"
+    )
+    verb = Turn("What happened?", "Kenya signed framework deals [1].")
+    assert resolve_follow_up("Who drafted that framework?", [verb]).about is None
+
+
+def test_a_pointer_to_nothing_in_the_last_turn_falls_back_to_its_topic_without_an_about() -> None:
+    follow_up = resolve_follow_up("When was that mission approved?", [SIGNED])
+    assert follow_up == FollowUp("When was that mission approved? (Kenya US sign September 2023)")
+    assert resolve_follow_up("Who signed it?", [SIGNED]).about is None
 
 
 def test_pronoun_follow_up_gets_the_previous_topic() -> None:

@@ -1,7 +1,9 @@
 """Twenty chats at once through `gradio_client`, each its own session with a follow-up.
 
-Each chat asks a question and then a follow-up that leans on it: the follow-up's rewrite shows
-that every session keeps its own conversation, and each answer must cite the right article.
+Each chat asks a question and then a follow-up that leans on it: the follow-up's answer (about
+its own chat's topic, never the other's) shows that every session keeps its own conversation,
+and each answer must cite the right article. The window never shows how a follow-up was
+searched.
 """
 
 from __future__ import annotations
@@ -21,14 +23,14 @@ class Script:
     question: str
     expected: str
     follow_up: str
-    searched_as: str
+    follow_up_expected: str
 
 
 SCRIPTS = [
     Script("Where in Kenya are U.S. forces hosted?", "Manda Bay",
-           "Who hosts them?", "Searched as: Who hosts them? (Kenya U.S. forces hosted)"),
+           "Who hosts them?", "Manda Bay"),
     Script("How much did the US pledge for the Haiti mission?", "$100 million",
-           "Who pledged it?", "Searched as: Who pledged it? (US pledge Haiti mission)"),
+           "Who pledged it?", "$100 million"),
 ]
 
 
@@ -59,5 +61,6 @@ def test_twenty_concurrent_chats_are_all_answered_correctly(chat_server: ChatSer
     for script, (first, second) in zip(scripts, replies, strict=True):
         assert script.expected in first, (script.question, first[:500])
         assert "[1]" in first and 'class="qa-source"' in first
-        assert script.searched_as in second, (script.follow_up, second[:800])
+        assert script.follow_up_expected in second, (script.follow_up, second[:800])
+        assert "Searched as" not in second
         assert 'class="qa-source"' in second
