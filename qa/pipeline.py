@@ -41,6 +41,8 @@ class Indexes:
     records: dict[str, ArticleRecord]
     retriever: HybridRetriever
     answerer: ExtractiveAnswerer | LLMAnswerer
+    texts: dict[str, str]
+    """The articles' full texts in this state: sections and quotes are read from them."""
 
     @cached_property
     def article_meta(self) -> dict[str, dict[str, str]]:
@@ -103,11 +105,16 @@ class Engine:
             records = self.store.date_records(records)
             built = derived.load_or_build(self.store, self.settings, records)
             dates = {source: date_number(r.published or "") for source, r in records.items()}
+            previous = self.indexes
+            texts = self.store.article_texts(
+                records, *((previous.texts, previous.records) if previous else ())
+            )
             retriever = HybridRetriever(
-                self.store, self.embedder, self.settings, built.chunks, built.bm25, dates
+                self.store.pinned(texts), self.embedder, self.settings, built.chunks, built.bm25,
+                dates,
             )
             answerer = make_answerer(self.settings, built.vocabulary)
-            self.indexes = Indexes(records, retriever, answerer)
+            self.indexes = Indexes(records, retriever, answerer, texts)
 
     def add_articles(self, articles: list[Article]) -> SyncReport:
         """Add or replace articles (e.g. an upload) without touching the rest of the store."""
@@ -191,7 +198,11 @@ class Engine:
         return standalone_question(question, history)
 
     def article_text(self, source: str) -> str:
-        """The full text of a stored article (the text citation offsets refer to)."""
+        """The full text of a stored article (the text citation offsets refer to), as the
+        indexes being served hold it."""
+        indexes = self.indexes
+        if indexes is not None and source in indexes.texts:
+            return indexes.texts[source]
         return self.store.article_text(source)
 
     def _retrieve(

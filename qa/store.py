@@ -9,9 +9,11 @@ answers from the last complete state, and the next ingest reuses every chunk alr
 
 from __future__ import annotations
 
+import copy
 import logging
-from collections.abc import Collection, Iterable, Iterator
+from collections.abc import Collection, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field, replace
+from types import MappingProxyType
 from typing import Any
 
 from tqdm import tqdm
@@ -117,6 +119,8 @@ class Store:
         self.articles = client.get_or_create_collection(
             f"{settings.collection}-articles", embedding_function=None
         )
+        self.texts: Mapping[str, str] | None = None
+        """The texts `article_text` answers from (see `pinned`); None = the store's own."""
 
     def records(self) -> dict[str, ArticleRecord]:
         """Every committed article, by source."""
@@ -124,8 +128,39 @@ class Store:
             rid: _record(rid, meta) for rid, meta, _ in self._pages(self.articles, ["metadatas"])
         }
 
+    def pinned(self, texts: Mapping[str, str]) -> Store:
+        """This store with its article texts fixed to `texts` (one state of the store, kept by
+        the indexes answering from it): a question asked while articles are added or removed
+        reads the texts of the state its chunks come from, never a text gone since."""
+        view = copy.copy(self)
+        view.texts = texts
+        return view
+
+    def article_texts(
+        self,
+        records: dict[str, ArticleRecord],
+        known: Mapping[str, str] = MappingProxyType({}),
+        known_records: Mapping[str, ArticleRecord] = MappingProxyType({}),
+    ) -> dict[str, str]:
+        """The full texts of these committed articles; those `known` (read for `known_records`)
+        are reused while their content key is unchanged, so only new or changed ones are read."""
+        texts: dict[str, str] = {}
+        missing: list[str] = []
+        for source, record in records.items():
+            old = known_records.get(source)
+            if old is not None and old.key == record.key and source in known:
+                texts[source] = known[source]
+            else:
+                missing.append(source)
+        for begin in range(0, len(missing), 500):
+            found = self.articles.get(ids=missing[begin : begin + 500], include=["documents"])
+            texts.update(zip(found["ids"], map(str, found["documents"]), strict=True))
+        return texts
+
     def article_text(self, source: str) -> str:
         """The full text of a committed article (quotes and offsets refer to it)."""
+        if self.texts is not None:
+            return self.texts[source]
         found = self.articles.get(ids=[source], include=["documents"])
         if not found["ids"]:
             raise KeyError(source)

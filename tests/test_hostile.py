@@ -8,6 +8,7 @@ import json
 import logging
 import os
 import shutil
+import threading
 import time
 from pathlib import Path
 
@@ -235,3 +236,64 @@ def test_a_saved_chunk_table_cut_short_is_rebuilt_with_a_warning(
         assert engine.ask(question).citations
     rebuilt = (saved / "chunks.jsonl").read_text(encoding="utf-8").splitlines()
     assert len(rebuilt) == len(lines)
+
+
+MARATHON = Article(
+    source="uploads/marathon.md",
+    title="Nairobi marathon",
+    text="The Nairobi marathon was won by Faith Kipyegon in two hours and eighteen minutes.\n",
+)
+
+
+def test_questions_asked_while_articles_are_added_and_removed_all_get_answers(
+    tmp_path: Path,
+) -> None:
+    settings = seed_settings(tmp_path).model_copy(update={"cache_indexes": False})
+    engine = Engine(settings)
+    engine.ingest(progress=False)
+    texts = {a.source: a.text for a in load_corpus(settings.corpus_dir).articles}
+    failures: list[BaseException] = []
+    answers: list[int] = []
+    stop = threading.Event()
+
+    def ask_until_stopped() -> None:
+        while not stop.is_set():
+            try:
+                for question in ("Who won the Nairobi marathon?", "Where is Manda Bay?"):
+                    answer = engine.ask(question)
+                    for c in answer.citations:
+                        text = texts.get(c.source, MARATHON.text)
+                        assert text[c.start : c.end] == c.quote
+                    answers.append(1)
+            except Exception as err:  # every failure is collected and reported below
+                failures.append(err)
+
+    askers = [threading.Thread(target=ask_until_stopped) for _ in range(3)]
+    for thread in askers:
+        thread.start()
+    try:
+        for _ in range(20):
+            engine.add_articles([MARATHON])
+            engine.remove_articles([MARATHON.source])
+    finally:
+        stop.set()
+        for thread in askers:
+            thread.join(timeout=60)
+    assert not failures, f"{len(failures)} of {len(answers) + len(failures)}: {failures[:3]!r}"
+    assert answers
+
+
+def test_a_question_keeps_reading_the_state_it_started_from_after_a_removal(
+    tmp_path: Path,
+) -> None:
+    settings = seed_settings(tmp_path)
+    engine = Engine(settings)
+    engine.ingest(progress=False)
+    engine.add_articles([MARATHON])
+    started_from = engine.indexes
+    assert started_from is not None
+    engine.remove_articles([MARATHON.source])
+    passages = started_from.retriever.retrieve("Who won the Nairobi marathon?", top_k=10)
+    marathon = [p.chunk for p in passages if p.chunk.source == MARATHON.source]
+    assert marathon and marathon[0].text == MARATHON.text[marathon[0].start : marathon[0].end]
+    assert MARATHON.source not in engine.records
