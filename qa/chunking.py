@@ -97,9 +97,9 @@ def chunk_article(article: Article, settings: Settings, key: str) -> list[Chunk]
     )
     chunks: list[Chunk] = []
     for number, (begin, finish) in enumerate(spans, start=1):
-        cursor, reach = begin, begin
+        cursor = begin
         for piece in splitter.split_text(text[begin:finish]):
-            start = _locate(text, piece, cursor, reach, finish)
+            start = _locate(text, piece, cursor, (begin, finish))
             end = start + len(piece)
             chunks.append(
                 Chunk(
@@ -112,7 +112,7 @@ def chunk_article(article: Article, settings: Settings, key: str) -> list[Chunk]
                     text=text[start:end],
                 )
             )
-            cursor, reach = start + 1, _skip_space(text, end, finish)
+            cursor = start + 1
         if len(spans) > 1 and (number % 10 == 0 or number == len(spans)):
             log.info("Chunked %s: %d of %d characters", article.source, finish, len(text))
     return chunks
@@ -137,20 +137,12 @@ def windows(text: str, size: int) -> Iterator[tuple[int, int]]:
     yield begin, len(text)
 
 
-def _locate(text: str, piece: str, cursor: int, reach: int, finish: int) -> int:
-    """Where the splitter's next piece sits: after the previous piece's start (`cursor`), and
-    starting at the latest where the previous one ended (`reach`, past white space), since the
-    splitter only strips and overlaps, never rewrites or skips. The latest such place, so that
-    text that repeats itself ("Kenya. Kenya. ...") still has its chunks follow one another."""
-    found = text.rfind(piece, cursor, min(reach + len(piece), finish))
+def _locate(text: str, piece: str, cursor: int, window: tuple[int, int]) -> int:
+    """Where the splitter's piece of the window sits: the splitter only strips, never rewrites."""
+    begin, finish = window
+    found = text.find(piece, cursor, finish)
     if found == -1:
-        found = text.find(piece, cursor, finish)
+        found = text.find(piece, begin, finish)
     if found == -1:
         raise AssertionError(f"chunk not found verbatim in its article: {piece[:60]!r}")
     return found
-
-
-def _skip_space(text: str, at: int, finish: int) -> int:
-    while at < finish and text[at].isspace():
-        at += 1
-    return at
