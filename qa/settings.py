@@ -131,10 +131,12 @@ class Settings(BaseSettings):
         "time_slack_days after it: what was not yet published on that day.",
     )
     time_question_keeps_undated: bool = Field(
-        True,
+        False,
         description="A range read from the question's words (or an as_of bound alone) also "
-        "searches articles with no date: the words date an event, which an undated article may "
-        "well report. since/until given as options always leave undated articles out.",
+        "searches articles with no date (the words date an event, which an undated article may "
+        "report). Off: a window searches only articles dated in it, so its note is literally "
+        "true, and on the seed time questions undated articles answered questions about other "
+        "talks. since/until given as options always leave undated articles out.",
     )
     time_strip_words: bool = Field(
         False,

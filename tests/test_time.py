@@ -232,10 +232,7 @@ def test_explicit_bounds_override_the_question_and_as_of_bounds_the_search() -> 
 def test_the_window_note_says_what_was_searched() -> None:
     window = window_for("What was signed in September 2023?", SETTINGS)
     assert window is not None
-    assert window.note == (
-        "Searched articles dated 2023-09-01 to 2023-09-30 (in September 2023), and those with "
-        "no date."
-    )
+    assert window.note == "Searched articles dated 2023-09-01 to 2023-09-30 (in September 2023)."
     options = window_for("What was signed?", SETTINGS, since=date(2023, 9, 1))
     assert options is not None
     assert options.note == "Searched articles dated 2023-09-01 or later."
@@ -283,7 +280,7 @@ def test_the_question_time_changes_which_article_answers(dated: Engine) -> None:
     assert not january.refused and "15 crowns" in january.text
     assert january.citations[0].source == "wire.jsonl#toll-jan"
     assert may.window is not None and may.window.note == (
-        "Searched articles dated 2023-05-01 to 2023-05-31 (in May 2023), and those with no date."
+        "Searched articles dated 2023-05-01 to 2023-05-31 (in May 2023)."
     )
 
 
@@ -329,11 +326,19 @@ def test_since_and_until_leave_undated_articles_out(dated: Engine) -> None:
     assert answer.passages and "lighthouse.txt" not in sources(answer.passages)
 
 
-def test_a_range_read_from_the_question_also_searches_undated_articles(dated: Engine) -> None:
-    answer = dated.ask("How long did the Velmora lighthouse keeper serve at the point in 2019?")
+def test_a_range_from_the_question_can_be_set_to_search_undated_articles_too(
+    dated: Engine,
+) -> None:
+    question = "How long did the Velmora lighthouse keeper serve at the point in 2019?"
+    assert dated.ask(question).text == (
+        "No article is dated 2019-01-01 to 2019-12-31, so none can answer this."
+    )
+    lenient = Engine(dated.settings.model_copy(update={"time_question_keeps_undated": True}))
+    answer = lenient.ask(question)
     assert sources(answer.passages) == {"lighthouse.txt"}
-    strict = Engine(dated.settings.model_copy(update={"time_question_keeps_undated": False}))
-    assert strict.ask("How long did the lighthouse keeper serve in 2019?").refused
+    assert answer.window is not None and answer.window.note == (
+        "Searched articles dated 2019-01-01 to 2019-12-31 (in 2019), and those with no date."
+    )
 
 
 def test_a_range_holding_no_article_is_refused_saying_so(dated: Engine) -> None:
