@@ -59,6 +59,15 @@ def stop_process_group(process: subprocess.Popen[bytes]) -> None:
 @contextmanager
 def chroma_server(path: Path, log_file: Path | None = None) -> Iterator[str]:
     """A real `chroma run` on 127.0.0.1 (free port, data in `path`); stopped on exit, always."""
+    with chroma_process(path, log_file) as (url, _):
+        yield url
+
+
+@contextmanager
+def chroma_process(
+    path: Path, log_file: Path | None = None
+) -> Iterator[tuple[str, subprocess.Popen[bytes]]]:
+    """`chroma_server`, with its process too (a test can stop it early)."""
     chroma = Path(sys.executable).parent / "chroma"
     port = free_port()
     url = f"http://127.0.0.1:{port}"
@@ -75,6 +84,6 @@ def chroma_server(path: Path, log_file: Path | None = None) -> Iterator[str]:
         )
     try:
         wait_for_http(f"{url}/api/v2/heartbeat", process, log_file, CHROMA_START_TIMEOUT_S)
-        yield url
+        yield url, process
     finally:
         stop_process_group(process)

@@ -10,18 +10,22 @@ answers from the last complete state, and the next ingest reuses every chunk alr
 from __future__ import annotations
 
 import copy
+import errno
+import functools
 import logging
-from collections.abc import Collection, Iterable, Iterator, Mapping
+import shutil
+from collections.abc import Callable, Collection, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field, replace
+from pathlib import Path
 from types import MappingProxyType
-from typing import Any
+from typing import Any, Concatenate, ParamSpec, TypeVar
 
 from tqdm import tqdm
 
 from qa.chunking import article_key, chunk_article
 from qa.dates import PublishedDate, of_article, publication_date
 from qa.embeddings import Embedder
-from qa.errors import StoreError
+from qa.errors import QAError, StoreError
 from qa.offline import enforce_offline
 from qa.settings import Settings
 from qa.types import Article, Chunk
@@ -29,6 +33,13 @@ from qa.types import Article, Chunk
 log = logging.getLogger(__name__)
 
 READ_PAGE = 5000
+LOW_DISK_BYTES = 16 * 1024 * 1024
+"""Free space under which a failed write of the embedded store is taken for a full disk: SQLite
+and Chroma's index files report it in many words ("Error in compaction", "database or disk is
+full")."""
+
+P = ParamSpec("P")
+R = TypeVar("R")
 
 
 @dataclass(frozen=True)
@@ -104,6 +115,73 @@ def open_client(settings: Settings) -> Any:
         raise StoreError(f"Cannot open the Chroma store at {settings.store_dir}: {err}") from err
 
 
+def _explained(
+    doing: str,
+) -> Callable[[Callable[Concatenate[Store, P], R]], Callable[Concatenate[Store, P], R]]:
+    """A store method whose failures that have a known cause (the server gone, the disk full,
+    no permission) raise a `StoreError` that says so and what to do; others are left as they
+    are."""
+
+    def decorate(method: Callable[Concatenate[Store, P], R]) -> Callable[Concatenate[Store, P], R]:
+        @functools.wraps(method)
+        def explained(store: Store, *args: P.args, **kwargs: P.kwargs) -> R:
+            try:
+                return method(store, *args, **kwargs)
+            except QAError:
+                raise
+            except Exception as err:
+                why = explain(err, store.settings, doing)
+                if why is None:
+                    raise
+                raise StoreError(why) from err
+
+        return explained
+
+    return decorate
+
+
+def explain(err: Exception, settings: Settings, doing: str) -> str | None:
+    """What a person needs to know of a store failure, or None when its cause is not known.
+
+    A failed step commits nothing (an article's record is written after its chunks), so the
+    store keeps answering from its last complete state, and a re-run reuses what was written.
+    """
+    resume = "Re-run the ingest: it resumes, reusing every passage already stored."
+    message = str(err).lower()
+    if settings.chroma_url:
+        import httpx
+
+        if isinstance(err, httpx.TransportError | ConnectionError):
+            return (
+                f"Lost the Chroma server at {settings.chroma_url} while {doing} ({err}). "
+                f"Start it again; the store keeps its last complete state. {resume}"
+            )
+        return None
+    where = settings.store_dir
+    if (
+        (isinstance(err, OSError) and err.errno == errno.ENOSPC)
+        or "disk is full" in message
+        or "no space left" in message
+        or _free_bytes(where) < LOW_DISK_BYTES
+    ):
+        return (
+            f"The disk holding the store at {where} is full ({err}). The store is intact: it "
+            f"answers from its last complete ingest. Free some space, then: {resume}"
+        )
+    if isinstance(err, PermissionError) or any(
+        words in message for words in ("permission denied", "readonly database", "read-only")
+    ):
+        return f"Permission denied writing the store at {where} ({err}). {resume}"
+    return None
+
+
+def _free_bytes(folder: Path) -> int:
+    try:
+        return shutil.disk_usage(folder).free
+    except OSError:
+        return LOW_DISK_BYTES
+
+
 class Store:
     """The chunk and article collections of one corpus, and the sync that keeps them current."""
 
@@ -122,6 +200,7 @@ class Store:
         self.texts: Mapping[str, str] | None = None
         """The texts `article_text` answers from (see `pinned`); None = the store's own."""
 
+    @_explained("reading the article records")
     def records(self) -> dict[str, ArticleRecord]:
         """Every committed article, by source."""
         return {
@@ -166,6 +245,7 @@ class Store:
             raise KeyError(source)
         return str(found["documents"][0])
 
+    @_explained("reading the chunks")
     def committed_chunks(self, records: dict[str, ArticleRecord]) -> list[Chunk]:
         """All chunks of these committed articles, in article order (for BM25 and answers)."""
         keys = {r.key for r in records.values()}
@@ -176,6 +256,7 @@ class Store:
         ]
         return sorted(chunks, key=lambda c: (c.source, c.start))
 
+    @_explained("searching")
     def query(
         self, vector: Any, n_results: int, where: dict[str, Any] | None = None
     ) -> list[tuple[str, float]]:
@@ -193,6 +274,7 @@ class Store:
         pairs = zip(found["ids"][0], found["distances"][0], strict=True)
         return [(cid, 1.0 - dist) for cid, dist in pairs]
 
+    @_explained("ingesting")
     def sync(
         self,
         articles: list[Article],
@@ -286,6 +368,7 @@ class Store:
                 )
         return dated
 
+    @_explained("removing articles")
     def remove(self, sources: Iterable[str]) -> None:
         """Delete articles: the record first (readers stop seeing them), then their chunks."""
         sources = list(sources)

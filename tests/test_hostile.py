@@ -3,19 +3,23 @@ stall, empty or mislead the rest. Real files, a real embedded Chroma, no mocks."
 
 from __future__ import annotations
 
+import contextlib
 import itertools
 import json
 import logging
 import os
 import shutil
+import subprocess
 import threading
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 from qa.chunking import article_key, chunk_article
 from qa.corpus import SkippedFile, load_corpus, read_file
+from qa.errors import StoreError
 from qa.pipeline import Engine
 from qa.settings import PROJECT_ROOT, Settings
 from qa.types import Article
@@ -297,3 +301,39 @@ def test_a_question_keeps_reading_the_state_it_started_from_after_a_removal(
     marathon = [p.chunk for p in passages if p.chunk.source == MARATHON.source]
     assert marathon and marathon[0].text == MARATHON.text[marathon[0].start : marathon[0].end]
     assert MARATHON.source not in engine.records
+
+
+@pytest.fixture()
+def small_disk(tmp_path: Path) -> Iterator[Path]:
+    """A 40 MB tmpfs at tmp_path/disk (needs the right to mount; skipped without it)."""
+    disk = tmp_path / "disk"
+    disk.mkdir()
+    mounted = subprocess.run(
+        ["mount", "-t", "tmpfs", "-o", "size=40m", "tmpfs", str(disk)], capture_output=True
+    )
+    if mounted.returncode != 0:
+        pytest.skip(f"cannot mount a small disk here: {mounted.stderr.decode().strip()}")
+    try:
+        yield disk
+    finally:
+        subprocess.run(["umount", "-l", str(disk)], check=False)
+
+
+def test_a_full_disk_says_so_and_leaves_the_store_intact(small_disk: Path) -> None:
+    settings = Settings(corpus_dir=PROJECT_ROOT / "corpus", store_dir=small_disk / "store")
+    engine = Engine(settings)
+    engine.ingest(progress=False)
+    before = engine.store.records()
+    filler = small_disk / "filler"
+    with filler.open("wb") as out, contextlib.suppress(OSError):
+        while True:
+            out.write(bytes(1 << 20))
+    text = "Wire story on the budget. " * 100
+    wires = [Article(source=f"wire/{n}.md", title=f"Wire {n}", text=text) for n in range(3)]
+    with pytest.raises(StoreError, match=r"is full.*The store is intact"):
+        engine.add_articles(wires)
+    filler.unlink()
+    after = Engine(settings)
+    assert after.store.records() == before
+    after.load()
+    assert "Manda Bay" in after.ask("Where in Kenya are U.S. forces hosted?").text

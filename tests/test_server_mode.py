@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import logging
 import shutil
+import subprocess
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -11,7 +13,7 @@ import pytest
 
 from qa.errors import StoreError
 from qa.pipeline import Engine
-from qa.servers import chroma_server, free_port
+from qa.servers import chroma_process, chroma_server, free_port, stop_process_group
 from qa.settings import Settings
 
 pytestmark = pytest.mark.server
@@ -60,3 +62,42 @@ def test_a_server_that_is_down_names_its_url() -> None:
     url = f"http://127.0.0.1:{free_port()}"
     with pytest.raises(StoreError, match=url.replace(".", r"\.")):
         Engine(make_settings(chroma_url=url))
+
+
+class StopServerAfterFirstCommit(logging.Handler):
+    """Stops the Chroma server as soon as an ingest has committed its first step."""
+
+    def __init__(self, process: subprocess.Popen[bytes]) -> None:
+        super().__init__()
+        self.process = process
+
+    def emit(self, record: logging.LogRecord) -> None:
+        if record.getMessage().startswith("Committed") and self.process.poll() is None:
+            stop_process_group(self.process)
+
+
+def test_a_server_lost_mid_ingest_is_named_and_a_rerun_resumes(tmp_path: Path) -> None:
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    for path in sorted((PROJECT_ROOT / "corpus").glob("*.md")):
+        shutil.copy(path, corpus / path.name)
+    values = {"corpus_dir": corpus, "store_dir": tmp_path / "local", "ingest_batch_chars": 4000}
+    store_log = logging.getLogger("qa.store")
+    with chroma_process(tmp_path / "chroma") as (url, process):
+        handler = StopServerAfterFirstCommit(process)
+        store_log.addHandler(handler)
+        store_log.setLevel(logging.INFO)
+        try:
+            with pytest.raises(StoreError) as lost:
+                Engine(make_settings(chroma_url=url, **values)).ingest(progress=False)
+        finally:
+            store_log.removeHandler(handler)
+            store_log.setLevel(logging.NOTSET)
+    message = str(lost.value)
+    assert f"Lost the Chroma server at {url}" in message and "resumes" in message
+    with chroma_server(tmp_path / "chroma") as again:
+        settings = make_settings(chroma_url=again, **values)
+        committed = len(Engine(settings).store.records())
+        report = Engine(settings).ingest(progress=False)
+        assert 0 < committed < 5 and len(report.added) == 5 - committed
+        assert len(Engine(settings).store.records()) == 5
