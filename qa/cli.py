@@ -6,15 +6,26 @@ import argparse
 import json
 import logging
 import sys
+import threading
 from collections.abc import Sequence
 from dataclasses import asdict
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from qa.errors import QAError
+from qa.errors import CorpusError, QAError
 from qa.offline import enforce_offline
 
+if TYPE_CHECKING:
+    from qa.types import Citation, ScoredChunk
+
 log = logging.getLogger("qa")
+
+WARNED_FILE = "warned.txt"
+"""File in the store folder listing the corpus warnings already shown."""
+EXCERPT_CHARS = 240
+"""Characters of a passage shown on each side of its quote in `qa ask --json`."""
+PROGRESS_LOGGERS = ("qa.store", "qa.evaluation")
+"""Loggers whose progress lines are shown when stderr is not a terminal (no bar there)."""
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -106,19 +117,58 @@ def settings_from(args: argparse.Namespace, **extra: Any) -> Any:
         overrides["store_dir"] = args.store
     if args.chroma_url is not None:
         overrides["chroma_url"] = args.chroma_url
-    return Settings(**overrides)
+    settings = Settings(**overrides)
+    if not settings.corpus_dir.is_dir():
+        raise CorpusError(f"Corpus folder not found: {settings.corpus_dir}")
+    return settings
+
+
+def warn_once_per_store(settings: Any, again: bool = False) -> None:
+    """Corpus warnings (a skipped file) are shown once, not again by every later command on
+    the same store: the warnings already shown are listed in the store folder. With `again`
+    (`qa ingest`, asked for explicitly) they are all shown, and listed."""
+    logging.getLogger("qa.corpus").addFilter(
+        ShownWarnings(settings.store_dir / WARNED_FILE, again))
+
+
+class ShownWarnings(logging.Filter):
+    """Lets through only the warnings not yet listed in `path` (all of them with `again`), and
+    lists them there."""
+
+    def __init__(self, path: Path, again: bool = False) -> None:
+        super().__init__()
+        self.path = path
+        self.again = again
+        self.lock = threading.Lock()
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if record.levelno < logging.WARNING:
+            return True
+        message = " ".join(record.getMessage().split())
+        with self.lock:
+            try:
+                shown = set(self.path.read_text(encoding="utf-8").splitlines())
+            except OSError:
+                shown = set()
+            if message in shown:
+                return self.again
+            if self.path.parent.is_dir():
+                with self.path.open("a", encoding="utf-8") as out:
+                    out.write(message + "\n")
+        return True
 
 
 def run_ingest(args: argparse.Namespace) -> int:
     from qa.pipeline import Engine
 
-    engine = Engine(settings_from(args))
+    settings = settings_from(args)
+    warn_once_per_store(settings, again=True)
+    engine = Engine(settings)
     report = engine.ingest(progress=sys.stderr.isatty())
-    for source, why in report.skipped:
-        print(f"skipped {source}: {why}", file=sys.stderr)
+    skipped = f"; {len(report.skipped)} skipped (named above)" if report.skipped else ""
     print(
         f"{len(report.added)} added, {len(report.updated)} updated, {len(report.removed)} "
-        f"removed, {report.unchanged} unchanged; {report.embedded} passages embedded."
+        f"removed, {report.unchanged} unchanged; {report.embedded} passages embedded{skipped}."
     )
     return 0
 
@@ -126,7 +176,9 @@ def run_ingest(args: argparse.Namespace) -> int:
 def run_ask(args: argparse.Namespace) -> int:
     from qa.pipeline import engine_for
 
-    engine = engine_for(settings_from(args, answerer=args.answerer))
+    settings = settings_from(args, answerer=args.answerer)
+    warn_once_per_store(settings)
+    engine = engine_for(settings)
     if args.question is not None:
         print(render(engine.ask(args.question, top_k=args.top_k, **_time(args)), as_json=args.json))
         return 0
@@ -153,7 +205,8 @@ def run_eval(args: argparse.Namespace) -> int:
         print(compare(*args.compare))
         return 0
     settings = settings_from(args, answerer=args.answerer)
-    report = run_eval(args.questions or PROJECT_ROOT / "evals/questions.yaml", settings)
+    report = run_eval(args.questions or PROJECT_ROOT / "evals/questions.yaml", settings,
+                      progress=sys.stderr.isatty())
     path = write_report(report, args.reports or PROJECT_ROOT / "evals/reports")
     print(format_summary(report))
     print(f"report: {path} (.md, .png beside it)")
@@ -165,7 +218,9 @@ def run_chat(args: argparse.Namespace) -> int:
 
     settings = settings_from(args, host=args.host, port=args.port, auth=args.auth)
     auth = parse_credentials(settings.auth.get_secret_value()) if settings.auth else None
-    launch(settings, settings.host, settings.port, auth, insecure_no_auth=args.insecure_no_auth)
+    warn_once_per_store(settings)
+    launch(settings, settings.host, settings.port, auth, insecure_no_auth=args.insecure_no_auth,
+           say=lambda line: print(line, flush=True))
     return 0
 
 
@@ -186,11 +241,7 @@ def render(answer: Any, as_json: bool = False) -> str:
     """The answer, then its numbered sources (or JSON for machines)."""
     if as_json:
         data = asdict(answer)
-        data["passages"] = [
-            {"source": p["chunk"]["source"], "start": p["chunk"]["start"],
-             "end": p["chunk"]["end"], "score": p["score"]}
-            for p in data["passages"]
-        ]
+        data["passages"] = [passage_json(p, answer.citations) for p in answer.passages]
         window = answer.window
         data["window"] = window and {
             "since": window.since and window.since.isoformat(),
@@ -201,6 +252,8 @@ def render(answer: Any, as_json: bool = False) -> str:
         }
         return json.dumps(data, ensure_ascii=False, indent=2)
     lines = [answer.text]
+    if answer.short:
+        lines = [answer.short, answer.text.removeprefix(f"{answer.short} — ")]
     if answer.window is not None and answer.window.note:
         lines.append(f"({answer.window.note})")
     if answer.citations:
@@ -210,6 +263,29 @@ def render(answer: Any, as_json: bool = False) -> str:
         lines.append(f"[{c.n}] {c.title}" + (f" ({byline})" if byline else "") + f"  {c.source}")
         lines.append(f"    “{c.quote}”")
     return "\n".join(lines)
+
+
+def passage_json(passage: ScoredChunk, citations: list[Citation]) -> dict[str, Any]:
+    """A retrieved passage as a script can use it: where it is from, how similar it is to the
+    question (cosine, 0 to 1), which citations it holds, and the text around the first of them
+    (or around the middle of its best part), `excerpt == article_text[start:end]`."""
+    chunk = passage.chunk
+    cited = [c for c in citations
+             if c.source == chunk.source and chunk.start <= c.start < chunk.end]
+    if cited:
+        centre = (cited[0].start, min(cited[0].end, chunk.end))
+    else:
+        best = max(passage.parts or (passage,), key=lambda part: part.similarity).chunk
+        middle = (best.start + best.end) // 2
+        centre = (middle, middle)
+    begin = max(chunk.start, centre[0] - EXCERPT_CHARS)
+    finish = min(chunk.end, centre[1] + EXCERPT_CHARS)
+    return {
+        "source": chunk.source, "title": chunk.title, "date": chunk.date,
+        "score": round(passage.similarity, 3), "cites": [c.n for c in cited],
+        "start": begin, "end": finish,
+        "excerpt": chunk.text[begin - chunk.start : finish - chunk.start],
+    }
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -222,8 +298,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     logging.basicConfig(
         level=logging.INFO if args.verbose else logging.WARNING,
-        format="%(levelname)s %(name)s: %(message)s",
+        format="%(levelname)s %(name)s: %(message)s" if args.verbose else "%(levelname)s: "
+        "%(message)s",
     )
+    if args.command in {"ingest", "chat", "eval"} and not sys.stderr.isatty():
+        for name in PROGRESS_LOGGERS:
+            logging.getLogger(name).setLevel(logging.INFO)
     try:
         return int(args.handler(args))
     except QAError as err:

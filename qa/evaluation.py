@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 import yaml
+from tqdm import tqdm
 
 from qa.corpus import load_corpus
 from qa.errors import QAError
@@ -26,6 +27,9 @@ from qa.settings import Settings
 from qa.types import Answer
 
 log = logging.getLogger(__name__)
+
+PROGRESS_EVERY_S = 10.0
+"""Seconds between progress lines of a run with no bar (stderr not a terminal)."""
 
 
 @dataclass(frozen=True)
@@ -200,16 +204,26 @@ def summarise(results: list[QuestionResult], questions: list[Question]) -> dict[
     }
 
 
-def run_eval(questions_file: Path, settings: Settings) -> Report:
-    """Ask every question (after one warm-up ingest) and score the answers."""
+def run_eval(questions_file: Path, settings: Settings, progress: bool = False) -> Report:
+    """Ask every question (after one warm-up ingest) and score the answers.
+
+    With `progress`, the ingest and the questions show a bar; without, a log line (INFO) every
+    `PROGRESS_EVERY_S` seconds says how far it got.
+    """
     questions, thresholds = load_questions(questions_file)
     if not questions:
         raise QAError(f"No questions in {questions_file}")
     engine = Engine(settings)
-    engine.ingest(progress=False)
+    engine.ingest(progress=progress)
     texts = {a.source: a.text for a in load_corpus(settings.corpus_dir).articles}
     results = []
-    for question in questions:
+    logged = time.monotonic()
+    for done, question in enumerate(
+        tqdm(questions, desc="Asking", unit="question", disable=not progress, leave=False)
+    ):
+        if time.monotonic() - logged >= PROGRESS_EVERY_S:
+            logged = time.monotonic()
+            log.info("Asked %d of %d questions", done, len(questions))
         began = time.perf_counter()
         answer = engine.ask(
             question.question, as_of=question.as_of, since=question.since, until=question.until
@@ -347,8 +361,8 @@ def _percentile(sorted_values: list[float], pct: float) -> float:
 def format_summary(report: Report) -> Any:
     """A few lines for the terminal."""
     m = report.metrics
-    failed = [r for r in report.results if not r.passed]
-    lines = [f"{r.id}: FAIL ({r.why})" for r in failed]
+    missed = [r for r in report.results if not r.passed]
+    lines = [f"{r.id}: missed ({r.why})" for r in missed] if report.failed_thresholds else []
     lines.append(
         f"answer accuracy {m['answer_accuracy']:.3f} | refusal P {m['refusal_precision']:.3f} "
         f"R {m['refusal_recall']:.3f} | citation P {m['citation_precision']:.3f} "
@@ -358,6 +372,10 @@ def format_summary(report: Report) -> Any:
     )
     by = Counter(r.answered_by for r in report.results)
     lines.append("answered by: " + ", ".join(f"{name} {n}" for name, n in by.most_common()))
+    misses = f"{len(missed)} expected miss{'' if len(missed) == 1 else 'es'}"
     if report.failed_thresholds:
-        lines.append("below threshold: " + ", ".join(report.failed_thresholds))
+        lines.append(f"gate FAILED, below threshold: {', '.join(report.failed_thresholds)} "
+                     f"({len(missed)} missed, listed above)")
+    else:
+        lines.append(f"{misses}, gate passed (each is in the report)")
     return "\n".join(lines)

@@ -97,3 +97,71 @@ def test_ask_works_with_the_network_unplugged(corpus_and_store: tuple[Path, Path
     result = run("ask", QUESTION, *where(corpus_and_store), prefix=("unshare", "-n"))
     assert result.returncode == 0, result.stderr
     assert "Manda Bay" in result.stdout and "Anadolu Agency" in result.stdout
+
+
+def test_ask_json_passages_are_trimmed_to_what_a_script_uses(
+    corpus_and_store: tuple[Path, Path],
+) -> None:
+    result = run("ask", QUESTION, "--json", *where(corpus_and_store))
+    data = json.loads(result.stdout)
+    assert "short" in data
+    assert data["passages"]
+    for passage in data["passages"]:
+        assert set(passage) == {"source", "title", "date", "score", "cites", "start", "end",
+                                "excerpt"}
+        assert 0.0 <= passage["score"] <= 1.0
+        quotes = [c["quote"] for c in data["citations"] if c["n"] in passage["cites"]]
+        assert len(passage["excerpt"]) <= 2 * 240 + max(map(len, quotes), default=0)
+        text = (corpus_and_store[0] / passage["source"]).read_text(encoding="utf-8")
+        assert passage["excerpt"] in text
+    cited = [p for p in data["passages"] if 1 in p["cites"]]
+    assert cited and data["citations"][0]["quote"] in cited[0]["excerpt"]
+
+
+def test_a_skipped_file_is_warned_about_once_not_again_by_later_commands(tmp_path: Path) -> None:
+    shutil.copytree(PROJECT_ROOT / "corpus", tmp_path / "corpus")
+    (tmp_path / "corpus" / "notes.pdf").write_bytes(b"%PDF-1.4 not an article")
+    paths = (tmp_path / "corpus", tmp_path / "store")
+    ingest = run("ingest", *where(paths))
+    assert ingest.returncode == 0, ingest.stderr
+    assert ingest.stderr.count("notes.pdf") == 1, ingest.stderr
+    assert "1 skipped (named above)" in ingest.stdout
+    for _ in range(2):
+        asked = run("ask", QUESTION, *where(paths))
+        assert asked.returncode == 0, asked.stderr
+        assert "notes.pdf" not in asked.stderr, asked.stderr
+
+
+def test_ingest_without_a_terminal_logs_its_progress(tmp_path: Path) -> None:
+    shutil.copytree(PROJECT_ROOT / "corpus", tmp_path / "corpus")
+    result = run("ingest", "--corpus", str(tmp_path / "corpus"), "--store", str(tmp_path / "s"))
+    assert result.returncode == 0, result.stderr
+    assert "Committed 5 of 5 articles" in result.stderr
+
+
+def test_a_missing_corpus_leaves_no_store_folder_behind(tmp_path: Path) -> None:
+    from qa.settings import Settings
+
+    missing = tmp_path / "nowhere"
+    store = Settings(corpus_dir=missing).store_dir
+    result = run("ask", QUESTION, "--corpus", str(missing))
+    assert result.returncode == 2 and str(missing) in result.stderr
+    assert not store.exists()
+
+
+def test_the_api_expands_home_and_creates_nothing_for_a_missing_corpus(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from qa import ask
+    from qa.errors import CorpusError
+    from qa.settings import Settings
+
+    monkeypatch.setenv("HOME", str(tmp_path))
+    shutil.copytree(PROJECT_ROOT / "corpus", tmp_path / "articles")
+    answer = ask(QUESTION, corpus="~/articles", store="~/store")
+    assert "Manda Bay" in answer.text
+    assert (tmp_path / "store").is_dir()
+    store = Settings(corpus_dir="~/gone").store_dir
+    with pytest.raises(CorpusError, match=str(tmp_path / "gone")):
+        ask(QUESTION, corpus="~/gone")
+    assert not store.exists()

@@ -115,4 +115,19 @@ def test_qa_eval_exits_nonzero_below_a_threshold(workspace: Path) -> None:
         timeout=300,
     )
     assert result.returncode == 1
-    assert "below threshold: answer_accuracy" in result.stdout
+    assert "gate FAILED, below threshold: answer_accuracy" in result.stdout
+
+
+def test_qa_eval_reports_expected_misses_as_a_passed_gate(workspace: Path) -> None:
+    questions = workspace / "lenient.yaml"
+    questions.write_text(
+        QUESTIONS.format(accuracy=0.5).replace('[["Manda Bay"]]', '[["Mombasa"]]'),
+        encoding="utf-8")
+    result = subprocess.run(
+        [str(QA), "eval", "--questions", str(questions), "--corpus", str(workspace / "corpus"),
+         "--store", str(workspace / "store"), "--reports", str(workspace / "reports")],
+        capture_output=True, text=True, timeout=300,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "1 expected miss, gate passed" in result.stdout
+    assert "FAIL" not in result.stdout and "manda" not in result.stdout
