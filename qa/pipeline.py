@@ -79,8 +79,9 @@ class Engine:
         """The retriever being served (None before the first load)."""
         return self.indexes.retriever if self.indexes else None
 
-    def ingest(self, progress: bool = True) -> SyncReport:
-        """Bring the store in line with the corpus folder; embeds only new or changed articles."""
+    def ingest(self, progress: bool = True, announce: str = "") -> SyncReport:
+        """Bring the store in line with the corpus folder; embeds only new or changed articles
+        (with `announce`, why, logged first when there is any to embed)."""
         loaded = load_corpus(self.settings.corpus_dir, self.settings)
         if not loaded.articles:
             raise CorpusError(
@@ -90,7 +91,7 @@ class Engine:
         with self._lock:
             report = self.store.sync(
                 loaded.articles, remove_missing=True, progress=progress,
-                unreadable=loaded.unreadable,
+                unreadable=loaded.unreadable, announce=announce,
             )
             report.skipped = loaded.skipped
             if report.changed or self.indexes is None:
@@ -217,7 +218,7 @@ class Engine:
         its passages (None when the window holds no article)."""
         text = check_question(question, self.settings)
         if self.indexes is None:
-            self.ingest(progress=False)
+            self.ingest(progress=False, announce="Before answering")
         indexes = self.indexes
         assert indexes is not None
         window = window_for(text, self.settings, as_of=as_of, since=since, until=until)

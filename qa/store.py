@@ -11,10 +11,12 @@ from __future__ import annotations
 
 import copy
 import errno
+import fcntl
 import functools
 import logging
 import shutil
 from collections.abc import Callable, Collection, Iterable, Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from types import MappingProxyType
@@ -138,6 +140,41 @@ def _explained(
         return explained
 
     return decorate
+
+
+def _one_ingest_at_a_time(
+    method: Callable[Concatenate[Store, P], R],
+) -> Callable[Concatenate[Store, P], R]:
+    """A store method run under the store's ingest lock (see `ingest_lock`)."""
+
+    @functools.wraps(method)
+    def locked(store: Store, *args: P.args, **kwargs: P.kwargs) -> R:
+        with ingest_lock(store.settings):
+            return method(store, *args, **kwargs)
+
+    return locked
+
+
+@contextmanager
+def ingest_lock(settings: Settings) -> Iterator[None]:
+    """One ingest at a time into a store (a file lock in `store_dir`, which a server's clients
+    on one machine share too): a second one waits, says so, then finds what the first stored
+    and embeds only what is still missing, instead of both embedding everything."""
+    settings.store_dir.mkdir(parents=True, exist_ok=True)
+    with (settings.store_dir / "ingest.lock").open("a") as handle:
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            log.warning(
+                "Another ingest into %s is running: waiting for it to finish, then reusing "
+                "what it stored",
+                settings.chroma_url or settings.store_dir,
+            )
+            fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
 
 
 def explain(err: Exception, settings: Settings, doing: str) -> str | None:
@@ -275,18 +312,22 @@ class Store:
         return [(cid, 1.0 - dist) for cid, dist in pairs]
 
     @_explained("ingesting")
+    @_one_ingest_at_a_time
     def sync(
         self,
         articles: list[Article],
         remove_missing: bool = True,
         progress: bool = True,
         unreadable: Collection[str] = (),
+        announce: str = "",
     ) -> SyncReport:
         """Make the store hold exactly these articles: embed only what is new or changed.
 
         A stored article that `unreadable` names (its source, or its file: `file` or
         `file#...`) is kept although it is not among `articles`: its file exists but could not
-        be read this time, and only a file that is gone has its articles removed.
+        be read this time, and only a file that is gone has its articles removed. With
+        `announce` (why the caller is ingesting), having to embed anything is logged as a
+        warning first, so nobody waits without a word.
         """
         report = SyncReport()
         committed = self.records()
@@ -308,6 +349,14 @@ class Store:
             committed.update(self.set_dates(redate))
             report.redated = len(redate)
         if planned:
+            if announce:
+                log.warning(
+                    "%s: ingesting %d new or changed article(s) into %s first (an earlier "
+                    "ingest was interrupted, or the corpus changed)",
+                    announce,
+                    len(planned),
+                    self.settings.chroma_url or self.settings.store_dir,
+                )
             self._write(planned, report, progress)
         if remove_missing:
             missing = sorted(set(committed) - {a.source for a in articles})

@@ -337,3 +337,15 @@ def test_a_full_disk_says_so_and_leaves_the_store_intact(small_disk: Path) -> No
     assert after.store.records() == before
     after.load()
     assert "Manda Bay" in after.ask("Where in Kenya are U.S. forces hosted?").text
+
+
+def test_a_question_that_must_finish_an_ingest_first_says_so(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    settings = seed_settings(tmp_path)
+    Engine(settings).ingest(progress=False)
+    (settings.corpus_dir / "marathon.md").write_text(MARATHON.text, encoding="utf-8")
+    with caplog.at_level(logging.WARNING):
+        answer = Engine(settings).ask("Who won the Nairobi marathon?")
+    assert "Before answering: ingesting 1 new or changed article(s)" in caplog.text
+    assert "Faith Kipyegon" in answer.text

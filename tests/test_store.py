@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import signal
 import subprocess
@@ -220,3 +221,25 @@ def test_damaged_saved_indexes_are_rebuilt_not_trusted(settings: Settings) -> No
     assert "Manda Bay" in answer.text
     rebuilt = (saved_index_folders(settings)[0] / "chunks.jsonl").read_text(encoding="utf-8")
     assert all(json.loads(line) for line in rebuilt.splitlines())
+
+
+def test_two_concurrent_ingests_into_one_store_embed_each_passage_once(tmp_path: Path) -> None:
+    corpus = copy_seed(tmp_path / "corpus")
+    filler = (PROJECT_ROOT / "corpus" / "kenya-us-defence-framework-haiti-support.md").read_text(
+        encoding="utf-8"
+    ).split("---\n", 2)[2]
+    for n in range(10):
+        (corpus / f"wire-{n:02d}.md").write_text(
+            f"---\ntitle: Wire story {n}\n---\nWire story number {n}.\n{filler}", encoding="utf-8"
+        )
+    store = tmp_path / "store"
+    env = {**os.environ, "QA_STORE_DIR": str(store)}
+    command = [str(QA), "ingest", "--corpus", str(corpus)]
+    pipe = subprocess.PIPE
+    runs = [subprocess.Popen(command, env=env, stdout=pipe, stderr=pipe, text=True) for _ in "ab"]
+    outputs = [run.communicate(timeout=300) for run in runs]
+    assert [run.returncode for run in runs] == [0, 0], outputs
+    embedded = sorted(int(re.findall(r"(\d+) passages embedded", out)[0]) for out, _ in outputs)
+    settings = Settings(corpus_dir=corpus, store_dir=store)
+    total = sum(r.n_chunks for r in Engine(settings).store.records().values())
+    assert embedded == [0, total]
