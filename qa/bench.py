@@ -969,7 +969,12 @@ def in_fresh_process(
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """Run the benchmark; return 0, or 2 when the corpus or a size is unusable."""
+    """Run the benchmark; return 0, or 2 when the corpus or a size is unusable. With
+    `--answers`, the answer benchmark (`qa.readbench`) runs instead."""
+    if "--answers" in (sys.argv[1:] if argv is None else argv):
+        from qa.readbench import main as answers_main
+
+        return answers_main(argv)
     options = parse_args(argv)
     start_process(options.verbose)
     corpus = options.corpus

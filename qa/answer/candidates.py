@@ -130,6 +130,11 @@ def name_candidates(sentence: str, known_people: set[str]) -> list[Candidate]:
             while tokens and re.fullmatch(CONNECTOR, tokens[0]):
                 start += len(tokens[0]) + 1
                 tokens = tokens[1:]
+        possessive = next((i for i, t in enumerate(tokens[:-1]) if t.endswith(("’s", "'s"))), None)
+        if possessive is not None:  # "Donald Trump's Republican rivals": the name ends there
+            tokens = tokens[: possessive + 1]
+        if tokens and re.fullmatch(r"\S+-[a-z]+", tokens[-1]):  # "American-born", "Police-led"
+            tokens = tokens[:-1]
         inner_titles = [i for i, t in enumerate(tokens[:-1]) if t.lower().strip(".,") in titles]
         if inner_titles:  # "U.S. Defense Secretary Lloyd Austin": the person follows the title
             cut = inner_titles[-1] + 1

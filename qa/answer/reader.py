@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 
 from qa.answer.asked import Asked, asked
 from qa.answer.candidates import Candidate, counts, name_candidates, numeric_candidates, people_in
-from qa.answer.evidence import Evidence, score_sentences
+from qa.answer.evidence import Evidence, question_weights, score_sentences
 from qa.answer.lexicon import accepts, currency_signs, words
 from qa.answer.text import (
     REFUSAL_TEXT,
@@ -126,6 +126,7 @@ class ExtractiveAnswerer:
         currencies = _currencies_named(question)
         weights = accepts().get(wanted.kind or "", {})
         named = set(terms(self.vocabulary.expand(question)))
+        question_weights_ = question_weights(question, self.vocabulary)
         people = people_in(e.sentence.text for e in pool)
         votes: dict[str, Vote] = {}
         for e in pool:
@@ -142,7 +143,7 @@ class ExtractiveAnswerer:
                 if not weight or (stems and stems <= named) or (not stems and not
                                                                   candidate.text[:1].isdigit()):
                     continue
-                weight *= self._context(candidate, text, named, wanted.head)
+                weight *= self._context(candidate, text, question_weights_, wanted.head)
                 if currencies and candidate.kind == "amount" and not _in_currency(
                     candidate.text, currencies
                 ):
@@ -160,15 +161,19 @@ class ExtractiveAnswerer:
             vote.score = sum(s * settings.vote_decay**i for i, s in enumerate(ranked))
         return sorted(merged, key=lambda v: -v.score)
 
-    def _context(self, candidate: Candidate, sentence: str, named: set[str],
+    def _context(self, candidate: Candidate, sentence: str, weights: dict[str, float],
                  head: str | None) -> float:
-        """More weight for a candidate that stands next to the question's own words ("UK
-        counterpart, James Heapey" for "who is the UK minister") or to its head noun ("Operation
-        Linda Nchi" for "what was the operation called")."""
-        near = set(terms(" ".join(sentence[: candidate.start].split()[-3:])))
-        near |= set(terms(" ".join(sentence[candidate.end :].split()[:2])))
-        boost = self.settings.context_boost if near & named else 1.0
-        if head and head[:5] in candidate.text.lower() or head and set(terms(head)) & near:
+        """More weight for a candidate the question's own words stand close to, the rarer and
+        the more of them the more ("UK counterpart, James Heapey" for "who is the UK minister"),
+        and for one its head noun names ("Operation Linda Nchi" for "what was the operation
+        called")."""
+        reach = self.settings.context_words
+        near = set(terms(" ".join(sentence[: candidate.start].split()[-reach:])))
+        near |= set(terms(" ".join(sentence[candidate.end :].split()[:reach])))
+        total = sum(weights.values()) or 1.0
+        local = sum(w for t, w in weights.items() if t in near) / total
+        boost = 1.0 + (self.settings.context_boost - 1.0) * 2 * local
+        if head and (head[:5] in candidate.text.lower() or set(terms(head)) & near):
             boost *= self.settings.context_boost
         return boost
 
