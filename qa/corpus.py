@@ -13,8 +13,10 @@ from __future__ import annotations
 import json
 import logging
 import os
+import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from functools import lru_cache
 from pathlib import Path
 from typing import BinaryIO
 
@@ -37,6 +39,7 @@ NON_CONTENT_TAGS = (
 )
 BLOCK_TAGS = "h1, h2, h3, h4, h5, h6, p, li, blockquote, pre, figcaption, td"
 BINARY_SNIFF_BYTES = 8192
+BOILERPLATE_FILE = Path(__file__).parent / "data" / "boilerplate.yaml"
 META_FIELDS = ("title", "publisher", "date", "url")
 
 
@@ -141,7 +144,7 @@ def read_file(
     except UnicodeDecodeError as err:
         raise SkippedFile(f"not UTF-8 text ({err.reason} at byte {err.start})") from err
     if suffix in HTML_SUFFIXES:
-        article = parse_html(content, rel)
+        article = parse_html(content, rel, settings)
     else:
         article = parse_text(content, rel, path.stem, settings)
     _check_length(article.text, settings)
@@ -149,8 +152,12 @@ def read_file(
 
 
 def parse_text(content: str, rel: str, stem: str, settings: Settings | None = None) -> Article:
-    """A .txt or .md article, with optional YAML front matter (title, publisher, date, url)."""
-    meta, body = _front_matter(content, (settings or default_settings()).max_front_matter_bytes)
+    """A .txt or .md article, with optional YAML front matter (title, publisher, date, url);
+    lines of site chrome are dropped (see `drop_boilerplate`)."""
+    settings = settings or default_settings()
+    meta, body = _front_matter(content, settings.max_front_matter_bytes)
+    if settings.drop_boilerplate:
+        body = drop_boilerplate(body)
     if not body.strip():
         raise SkippedFile("no article text after the front matter")
     first_line = next((line.strip() for line in body.splitlines() if line.strip()), stem)
@@ -164,8 +171,10 @@ def parse_text(content: str, rel: str, stem: str, settings: Settings | None = No
     )
 
 
-def parse_html(content: str, rel: str) -> Article:
-    """The main text of an HTML page: no navigation, scripts or styles; one block a paragraph."""
+def parse_html(content: str, rel: str, settings: Settings | None = None) -> Article:
+    """The main text of an HTML page: no navigation, scripts, styles or blocks of site chrome
+    (see `is_boilerplate`); one block a paragraph."""
+    chrome = is_boilerplate if (settings or default_settings()).drop_boilerplate else _never
     tree = HTMLParser(content)
     title = _first_attr(tree, 'meta[property="og:title"]', "content") or _first_text(
         tree, "title, h1"
@@ -184,8 +193,11 @@ def parse_html(content: str, rel: str) -> Article:
     root = tree.css_first("article") or tree.css_first("main") or tree.body
     if root is None:
         raise SkippedFile("HTML without a body")
+    for listing in root.css("ul, ol"):  # a list of share buttons is chrome as a whole
+        if chrome(" ".join(item.text(separator=" ") for item in listing.css("li"))):
+            listing.decompose()
     blocks = [" ".join(node.text(separator=" ").split()) for node in root.css(BLOCK_TAGS)]
-    text = "\n\n".join(block for block in blocks if block)
+    text = "\n\n".join(block for block in blocks if block and not chrome(block))
     if not text:
         text = " ".join(root.text(separator=" ").split())
     if not text:
@@ -276,6 +288,10 @@ def _jsonl_article(raw: bytes, number: int, rel: str, settings: Settings) -> Art
     if not isinstance(text, str) or not text.strip():
         raise ValueError("no 'text'")
     text = text.replace("\r\n", "\n")
+    if settings.drop_boilerplate:
+        text = drop_boilerplate(text)
+        if not text.strip():
+            raise ValueError("no 'text' but site chrome")
     if len(text) > settings.max_article_chars:
         raise ValueError(_too_long(settings))
     key = record.get("id")
@@ -400,6 +416,36 @@ def _is_file(path: Path) -> bool:
 def printable(name: str) -> str:
     """A file name as text that can be printed: bytes that are not UTF-8 shown as \\xNN."""
     return os.fsencode(name).decode("utf-8", "backslashreplace")
+
+
+@lru_cache(maxsize=1)
+def _boilerplate() -> tuple[re.Pattern[str], int]:
+    """One pattern of every line of site chrome (qa/data/boilerplate.yaml), and the longest line
+    it may drop."""
+    data = yaml.safe_load(BOILERPLATE_FILE.read_text(encoding="utf-8"))
+    pattern = re.compile("|".join(f"(?:{p})" for p in data["patterns"]), re.IGNORECASE)
+    return pattern, int(data["max_chars"])
+
+
+def is_boilerplate(line: str) -> bool:
+    """Whether a line (or an HTML block) is site chrome: short, and whole of it a pattern of
+    qa/data/boilerplate.yaml ("Contact Us", "Sign up for our newsletter", share buttons, cookie
+    notices)."""
+    pattern, max_chars = _boilerplate()
+    stripped = line.strip()
+    return 0 < len(stripped) <= max_chars and pattern.fullmatch(stripped) is not None
+
+
+def _never(_: str) -> bool:
+    return False
+
+
+def drop_boilerplate(text: str) -> str:
+    """The text without its lines of site chrome (each dropped with its line break); every
+    other character is kept as it was."""
+    lines = text.splitlines(keepends=True)
+    kept = [line for line in lines if not is_boilerplate(line)]
+    return text if len(kept) == len(lines) else "".join(kept)
 
 
 def _first_attr(tree: HTMLParser, selector: str, attribute: str) -> str:

@@ -85,6 +85,12 @@ class Settings(BaseSettings):
         description="Longest article text accepted, in characters; a longer one is skipped by "
         "name.",
     )
+    drop_boilerplate: bool = Field(
+        True,
+        description="Drop lines of site chrome from articles at ingest (\"Contact Us\", newsletter "
+        "pitches, share buttons, cookie notices: the whole line must match a pattern of "
+        "qa/data/boilerplate.yaml); citation offsets refer to the text without them.",
+    )
     max_front_matter_bytes: int = Field(
         16_384,
         ge=1,

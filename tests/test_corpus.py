@@ -106,3 +106,85 @@ def test_chunks_keep_exact_offsets_and_content_derived_ids() -> None:
         assert [c.id for c in chunks] == [f"{key}:{i}" for i in range(len(chunks))]
         assert chunk_article(article, settings, key) == chunks
     assert article_key(article, settings, "model") != article_key(article, settings, "other")
+
+
+# Excerpts of three real scraped articles (RealTimeQA 2024, ../shared/bench): site chrome around
+# real sentences.
+CNN_ARTEMIS = """Sign up for CNN’s Wonder Theory science newsletter. Explore the universe with \
+news on fascinating discoveries, scientific advancements and more.
+
+CNN —
+
+The Artemis I mission — a 25½-day uncrewed test flight around the moon meant to pave the way for \
+future astronaut missions — came to a momentous end as NASA’s Orion spacecraft made a successful \
+ocean splashdown Sunday.
+"""
+FACT_CHECK = """Our fact-check sources:
+
+Thank you for supporting our journalism. You can subscribe to our print edition, ad-free app or \
+electronic newspaper replica here.
+
+Our fact check work is supported in part by a grant from Facebook.
+"""
+DAILY_SCROLL = """"All the numbers you saw today are big. They are all a challenge to a state that \
+has significant budget constraints."
+
+Read more here.
+
+16-year-old boy shot in Wilmington
+"""
+KEPT_SENTENCES = [
+    "The Artemis I mission",
+    "CNN —",
+    "Our fact-check sources:",
+    "Our fact check work is supported in part by a grant from Facebook.",
+    "significant budget constraints",
+    "16-year-old boy shot in Wilmington",
+]
+NEWS_ABOUT_CHROME = """The publisher said its newsletter business grew 20% in 2023, and \
+subscribers rose to 1.2 million.
+
+Regulators said the website uses cookies to track readers without consent, a fine of $4 million.
+
+Contact us, the kidnappers wrote, or the hostages will not be released.
+"""
+
+
+def test_site_chrome_is_dropped_from_scraped_text_and_the_articles_sentences_kept(
+    tmp_path: Path,
+) -> None:
+    (tmp_path / "artemis.txt").write_text(CNN_ARTEMIS, encoding="utf-8")
+    lines = [json.dumps({"id": "f", "title": "Fact check", "text": FACT_CHECK}),
+             json.dumps({"id": "s", "title": "Daily Scroll", "text": DAILY_SCROLL})]
+    (tmp_path / "wire.jsonl").write_text("\n".join(lines), encoding="utf-8")
+    (tmp_path / "news.md").write_text(NEWS_ABOUT_CHROME, encoding="utf-8")
+    articles = {a.source: a.text for a in load_corpus(tmp_path).articles}
+    text = "\n".join(articles.values())
+    for chrome in ("Wonder Theory", "Thank you for supporting", "Read more here."):
+        assert chrome not in text
+    for sentence in KEPT_SENTENCES:
+        assert sentence in text
+    assert articles["news.md"] == NEWS_ABOUT_CHROME
+    assert articles["artemis.txt"].startswith("\nCNN —\n")
+
+
+def test_html_pages_lose_their_chrome_blocks_and_keep_exact_offsets(tmp_path: Path) -> None:
+    (tmp_path / "page.html").write_text(
+        """<html><head><title>Port reopens</title></head><body><article>
+        <h1>Port reopens</h1><p>Contact Us</p><p>Subscribe</p>
+        <ul><li>Facebook</li><li>Twitter</li><li>Email</li></ul><p>Share on WhatsApp</p>
+        <p>The port of Mombasa reopened on Tuesday after a two-day strike.</p>
+        <p>We use cookies to improve your experience. Accept all cookies</p>
+        <p>Sign up for our newsletter to get the latest news of the day.</p>
+        <p>Dockworkers said they would share the new roster with the port authority.</p>
+        <p>© 2024 Coast Daily. All rights reserved.</p></article></body></html>""",
+        encoding="utf-8",
+    )
+    (article,) = load_corpus(tmp_path).articles
+    assert article.text == (
+        "Port reopens\n\nThe port of Mombasa reopened on Tuesday after a two-day strike.\n\n"
+        "Dockworkers said they would share the new roster with the port authority."
+    )
+    settings = Settings()
+    chunks = chunk_article(article, settings, article_key(article, settings, "model"))
+    assert all(article.text[c.start : c.end] == c.text for c in chunks)
