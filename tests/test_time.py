@@ -22,6 +22,7 @@ from qa.settings import PROJECT_ROOT, Settings
 from qa.store import Store
 from qa.timeframe import as_day, read_time, window_for, without_time_words
 from qa.types import Article, ScoredChunk, TimeWindow
+from qa.ui import respond
 
 AS_OF = date(2024, 3, 15)
 SETTINGS = Settings()
@@ -390,6 +391,16 @@ def test_the_api_and_the_cli_take_the_time_options(
     main(["ask", "What cargo toll did the Velmora harbour board set in May 2023?", "--corpus",
           str(corpus), "--store", str(store)])
     assert "(Searched articles dated 2023-05-01 to 2023-05-31" in capsys.readouterr().out
+
+
+def test_the_chat_window_searches_the_time_boxes_range_and_says_so(dated: Engine) -> None:
+    question = {"text": "What cargo toll did the Velmora harbour board set?", "files": []}
+    *_, (history, _) = respond(dated, question, [], [], since="2024-02-01", until="2024-02-29")
+    reply = str(history[-1]["content"])
+    assert "9 crowns" in reply
+    assert "Searched articles dated 2024-02-01 to 2024-02-29." in reply
+    *_, (history, _) = respond(dated, question, [], [], as_of="1 March")
+    assert "As of must be a date as YYYY-MM-DD" in str(history[-1]["content"])
 
 
 # Stores written before dates were stored.
