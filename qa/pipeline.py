@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from datetime import date
@@ -43,6 +44,8 @@ class Indexes:
     answerer: ExtractiveAnswerer | LLMAnswerer
     texts: dict[str, str]
     """The articles' full texts in this state: sections and quotes are read from them."""
+    version: str = ""
+    """The store's version mark when this state was read (see `Store.version`)."""
 
     @cached_property
     def article_meta(self) -> dict[str, dict[str, str]]:
@@ -67,6 +70,7 @@ class Engine:
         self.embedder = embedder or make_embedder(settings)
         self.store = Store(settings, self.embedder)
         self._lock = threading.RLock()
+        self._checked = time.monotonic()
         self.indexes: Indexes | None = None
 
     @property
@@ -102,6 +106,7 @@ class Engine:
         """Serve the store as it is, without reading the corpus folder; `records` are the
         committed articles when the caller has just read them."""
         with self._lock:
+            version = self.store.version()
             records = self.store.records() if records is None else records
             records = self.store.date_records(records)
             built = derived.load_or_build(self.store, self.settings, records)
@@ -115,7 +120,7 @@ class Engine:
                 dates,
             )
             answerer = make_answerer(self.settings, built.vocabulary)
-            self.indexes = Indexes(records, retriever, answerer, texts)
+            self.indexes = Indexes(records, retriever, answerer, texts, version)
 
     def add_articles(self, articles: list[Article]) -> SyncReport:
         """Add or replace articles (e.g. an upload) without touching the rest of the store."""
@@ -198,6 +203,22 @@ class Engine:
                     return rewritten
         return standalone_question(question, history)
 
+    def _follow_store(self) -> None:
+        """Load the store's new state when another process has changed it (another replica on
+        the same Chroma server), checked at most every `store_check_s` seconds."""
+        now = time.monotonic()
+        if now - self._checked < self.settings.store_check_s:
+            return
+        self._checked = now
+        indexes = self.indexes
+        if indexes is None or self.store.version() == indexes.version:
+            return
+        with self._lock:  # an ingest of this engine may hold it; after it, recheck
+            indexes = self.indexes
+            if indexes is not None and self.store.version() != indexes.version:
+                log.info("The store changed in another process: loading its new state")
+                self.load()
+
     def article_text(self, source: str) -> str:
         """The full text of a stored article (the text citation offsets refer to), as the
         indexes being served hold it."""
@@ -219,6 +240,8 @@ class Engine:
         text = check_question(question, self.settings)
         if self.indexes is None:
             self.ingest(progress=False, announce="Before answering")
+        else:
+            self._follow_store()
         indexes = self.indexes
         assert indexes is not None
         window = window_for(text, self.settings, as_of=as_of, since=since, until=until)

@@ -29,6 +29,13 @@ class Settings(BaseSettings):
         None, description="URL of a Chroma server (e.g. http://127.0.0.1:8000); unset = embedded."
     )
     collection: str = Field("newsdesk", description="Name prefix of the Chroma collections.")
+    store_check_s: float = Field(
+        2.0,
+        ge=0.0,
+        description="Seconds between checks, before a question, that the store is as the engine "
+        "loaded it; when another process (a second replica on the same Chroma server) changed "
+        "it, the new state is loaded first (0 = check before every question).",
+    )
     cache_indexes: bool = Field(
         True,
         description="Save the chunk table, BM25 index and word counts under store_dir/derived "

@@ -15,6 +15,7 @@ import fcntl
 import functools
 import logging
 import shutil
+import uuid
 from collections.abc import Callable, Collection, Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
@@ -225,7 +226,7 @@ class Store:
     def __init__(self, settings: Settings, embedder: Embedder) -> None:
         self.settings = settings
         self.embedder = embedder
-        client = open_client(settings)
+        client = self.client = open_client(settings)
         self.chunks = client.get_or_create_collection(
             f"{settings.collection}-chunks",
             embedding_function=None,
@@ -370,6 +371,8 @@ class Store:
                     ", ".join(report.unreadable[:10]),
                 )
         report.records = committed if not report.changed else self.records()
+        if report.changed:
+            self._mark_changed()
         self._drop_uncommitted(report.records)
         return report
 
@@ -425,6 +428,18 @@ class Store:
             return
         self.articles.delete(ids=sources)
         self.chunks.delete(where={"source": {"$in": sources}})
+        self._mark_changed()
+
+    @_explained("checking for changes")
+    def version(self) -> str:
+        """A mark of the store's state, new after every change any process makes (kept in the
+        articles collection's metadata): one cheap request, so that an engine serving the same
+        store from another process or machine can tell its indexes are out of date."""
+        found = self.client.get_collection(self.articles.name)
+        return str((found.metadata or {}).get("version", ""))
+
+    def _mark_changed(self) -> None:
+        self.articles.modify(metadata={"version": uuid.uuid4().hex})
 
     def _write(
         self, planned: list[tuple[Article, str]], report: SyncReport, progress: bool

@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import shutil
 import subprocess
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -15,6 +16,7 @@ from qa.errors import StoreError
 from qa.pipeline import Engine
 from qa.servers import chroma_process, chroma_server, free_port, stop_process_group
 from qa.settings import Settings
+from qa.types import Article
 
 pytestmark = pytest.mark.server
 
@@ -101,3 +103,35 @@ def test_a_server_lost_mid_ingest_is_named_and_a_rerun_resumes(tmp_path: Path) -
         report = Engine(settings).ingest(progress=False)
         assert 0 < committed < 5 and len(report.added) == 5 - committed
         assert len(Engine(settings).store.records()) == 5
+
+
+MARATHON = "The Nairobi marathon was won by Faith Kipyegon in two hours and eighteen minutes.\n"
+
+
+def answered_within(engine: Engine, question: str, wanted: bool, seconds: float) -> float:
+    """Seconds until the answer to `question` cites the marathon article (or no longer does)."""
+    began = time.monotonic()
+    while time.monotonic() - began < seconds:
+        cited = any(c.source == "marathon.md" for c in engine.ask(question).citations)
+        if cited == wanted:
+            return time.monotonic() - began
+        time.sleep(0.2)
+    raise AssertionError(f"not {'answered' if wanted else 'forgotten'} within {seconds} s")
+
+
+def test_two_replicas_on_one_server_see_each_others_changes_without_a_restart(
+    server: tuple[str, Path], tmp_path: Path
+) -> None:
+    url, corpus = server
+    shared = {"corpus_dir": corpus, "chroma_url": url, "collection": "replicas", "store_check_s": 1}
+    first = Engine(make_settings(store_dir=tmp_path / "first", **shared))
+    second = Engine(make_settings(store_dir=tmp_path / "second", **shared))
+    first.ingest(progress=False)
+    second.load()
+    question = "Who won the Nairobi marathon?"
+    assert not any(c.source == "marathon.md" for c in second.ask(question).citations)
+    added = Article(source="marathon.md", title="Nairobi marathon", text=MARATHON)
+    first.add_articles([added])
+    assert answered_within(second, question, wanted=True, seconds=10) < 5
+    first.remove_articles(["marathon.md"])
+    assert answered_within(second, question, wanted=False, seconds=10) < 5
