@@ -92,8 +92,8 @@ THEME = gr.themes.Default(
     font_mono=("ui-monospace", "SFMono-Regular", "Menlo", "Consolas", "monospace"),
 )
 """System fonts: nothing to fetch, and no gaps like the bundled fonts' missing bold weight."""
-CHAT_HEIGHT = "max(360px, calc(100dvh - 250px))"
-"""The chat area fills the window's height, less the header, tabs and message box."""
+CHAT_HEIGHT = "max(360px, calc(100dvh - 310px))"
+"""The chat area fills the window's height, less the header, tabs, message box and time boxes."""
 CSS = """
 .qa-answer { line-height: 1.55; }
 .qa-short { font-size: 1.08em; margin-bottom: .35em; }

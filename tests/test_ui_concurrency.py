@@ -45,9 +45,10 @@ def reply_text(history: list[dict[str, Any]]) -> str:
 def chat(url: str, script: Script) -> tuple[str, str]:
     client = Client(url, verbose=False)
     try:
-        _, first = client.predict({"text": script.question, "files": []}, [],
+        no_time = ("", "", "")
+        _, first = client.predict({"text": script.question, "files": []}, [], *no_time,
                                   api_name="/respond")
-        _, second = client.predict({"text": script.follow_up, "files": []}, [],
+        _, second = client.predict({"text": script.follow_up, "files": []}, [], *no_time,
                                    api_name="/respond")
     finally:
         client.close()
@@ -60,7 +61,7 @@ def test_twenty_concurrent_chats_are_all_answered_correctly(chat_server: ChatSer
         replies = list(pool.map(lambda s: chat(chat_server.url, s), scripts))
     for script, (first, second) in zip(scripts, replies, strict=True):
         assert script.expected in first, (script.question, first[:500])
-        assert "[1]" in first and 'class="qa-source"' in first
+        assert "[1]" in first and 'class="qa-source qa-n-1"' in first
         assert script.follow_up_expected in second, (script.follow_up, second[:800])
         assert "Searched as" not in second
-        assert 'class="qa-source"' in second
+        assert 'class="qa-source qa-n-1"' in second
