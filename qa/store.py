@@ -601,3 +601,88 @@ def _record(source: str, meta: dict[str, Any]) -> ArticleRecord:
         published=meta.get("published"),
         published_from=meta.get("published_from", ""),
     )
+
+
+@dataclass(frozen=True)
+class Compaction:
+    """What `compact` did: the store folder's size before and after, in bytes."""
+
+    before: int
+    after: int
+    articles: int
+    chunks: int
+
+
+def compact(settings: Settings) -> Compaction:
+    """Reclaim the space of removed and replaced articles in an embedded store: Chroma keeps
+    deleted rows, log entries and index slots in its files, so a store does not shrink after
+    removals. The committed articles and their chunks (vectors included, nothing re-embedded)
+    are copied into a new store beside the old one, which replaces it only once complete (a
+    killed compaction leaves the old store as it was); taken under the ingest lock. Run it when
+    no other process has the store open (`qa chat`, a second `qa ask`)."""
+    if settings.chroma_url:
+        raise StoreError(
+            f"compact works on an embedded store; for the server at {settings.chroma_url}, stop "
+            "it and run `chroma utils vacuum --path <its data folder>`."
+        )
+    import chromadb
+    from chromadb.api.client import SharedSystemClient
+    from chromadb.config import Settings as ChromaSettings
+
+    folder = settings.store_dir
+    before = _folder_bytes(folder)
+    work = folder.with_name(f".{folder.name}-compacting")
+    with ingest_lock(settings):
+        shutil.rmtree(work, ignore_errors=True)
+        old = open_client(settings)
+        new = chromadb.PersistentClient(
+            path=str(work), settings=ChromaSettings(anonymized_telemetry=False)
+        )
+        articles = old.get_collection(f"{settings.collection}-articles")
+        pages = Store._pages(articles, ["metadatas"])
+        records = {rid: _record(rid, meta) for rid, meta, _ in pages}
+        keys = {r.key for r in records.values()}
+        chunks_name = f"{settings.collection}-chunks"
+        copied = new.create_collection(
+            chunks_name, embedding_function=None, configuration={"hnsw": {"space": "cosine"}}
+        )
+        n_chunks = _copy(old.get_collection(chunks_name), copied, lambda meta: meta["key"] in keys)
+        target = new.create_collection(
+            f"{settings.collection}-articles",
+            embedding_function=None,
+            metadata={"version": uuid.uuid4().hex},
+        )
+        _copy(articles, target, lambda _: True)
+        if (folder / "derived").exists():
+            shutil.copytree(folder / "derived", work / "derived")
+        SharedSystemClient.clear_system_cache()
+        retired = folder.with_name(f".{folder.name}-retired")
+        shutil.rmtree(retired, ignore_errors=True)
+        folder.rename(retired)
+        work.rename(folder)
+        shutil.rmtree(retired, ignore_errors=True)
+    after = _folder_bytes(folder)
+    log.info("Compacted %s: %d to %d bytes", folder, before, after)
+    return Compaction(before, after, len(records), n_chunks)
+
+
+def _copy(source: Any, target: Any, keep: Callable[[dict[str, Any]], bool]) -> int:
+    """Copy the rows of one collection that `keep` accepts (by metadata), vectors included."""
+    copied = 0
+    offset = 0
+    include = ["embeddings", "documents", "metadatas"]
+    while True:
+        page = source.get(include=include, limit=READ_PAGE, offset=offset)
+        if not page["ids"]:
+            return copied
+        offset += len(page["ids"])
+        columns = (page["ids"], page["embeddings"], page["documents"], page["metadatas"])
+        rows = [row for row in zip(*columns, strict=True) if keep(row[3])]
+        if rows:
+            ids, vectors, documents, metadatas = (list(c) for c in zip(*rows, strict=True))
+            target.upsert(ids=ids, embeddings=vectors, documents=documents, metadatas=metadatas)
+            copied += len(rows)
+
+
+def _folder_bytes(folder: Path) -> int:
+    return sum(path.stat().st_size for path in folder.rglob("*") if path.is_file())

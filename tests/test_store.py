@@ -16,6 +16,7 @@ import pytest
 from qa.errors import CorpusError
 from qa.pipeline import Engine
 from qa.settings import PROJECT_ROOT, Settings
+from qa.store import compact
 
 QA = Path(sys.executable).parent / "qa"
 
@@ -243,3 +244,27 @@ def test_two_concurrent_ingests_into_one_store_embed_each_passage_once(tmp_path:
     settings = Settings(corpus_dir=corpus, store_dir=store)
     total = sum(r.n_chunks for r in Engine(settings).store.records().values())
     assert embedded == [0, total]
+
+
+def test_compact_reclaims_the_space_of_removed_articles_and_keeps_the_rest(
+    settings: Settings,
+) -> None:
+    filler = " ".join(f"Wire story sentence {n} on the county budget." for n in range(150))
+    for n in range(6):
+        (settings.corpus_dir / f"wire-{n:02d}.md").write_text(
+            f"---\ntitle: Wire {n}\n---\n{filler}\n", encoding="utf-8"
+        )
+    Engine(settings).ingest(progress=False)
+    for n in range(6):
+        (settings.corpus_dir / f"wire-{n:02d}.md").unlink()
+    engine = Engine(settings)
+    assert len(engine.ingest(progress=False).removed) == 6
+    kept, chunks = engine.store.records(), stored_chunk_ids(engine)
+    expected = engine.ask("Where in Kenya are U.S. forces hosted?")
+    del engine
+    done = compact(settings)
+    assert done.after < done.before * 0.6 and done.articles == 5 and done.chunks == len(chunks)
+    after = Engine(settings)
+    assert after.store.records() == kept and stored_chunk_ids(after) == chunks
+    assert after.ingest(progress=False).embedded == 0
+    assert after.ask("Where in Kenya are U.S. forces hosted?").text == expected.text
