@@ -157,6 +157,7 @@ def test_answer_cites_and_highlights_the_quote(window: Window, tmp_path: Path) -
     source.locator(":scope > summary").click()
     expect(mark).to_be_visible()
     expect(mark).to_contain_text("Manda Bay")
+    expect(mark).to_be_in_viewport()
     expect(source.locator(".qa-context")).to_contain_text("strategic partnership with Kenya")
     window.shot(tmp_path / "answer.png")
 
@@ -449,6 +450,11 @@ def test_newest_answer_is_in_view_after_sources_were_opened(
                          "When did KDF go to Somalia?"):
             reply = window.send(question)
             expect(reply.locator(".qa-answer")).to_be_in_viewport()
+            window.page.wait_for_timeout(300)
+            chat, top = (window.page.locator("#qa-chat").bounding_box(),
+                         reply.bounding_box())
+            assert chat is not None and top is not None
+            assert chat["y"] - 1 <= top["y"] < chat["y"] + chat["height"], (chat, top)
         window.shot(tmp_path / f"chat-{width}.png")
         chat = window.page.locator("#qa-chat").bounding_box()
         assert chat is not None and chat["height"] >= window.page.viewport_size["height"] - 320
