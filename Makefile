@@ -35,4 +35,4 @@ eval: setup
 	$(BIN)/qa eval --questions evals/heldout.yaml
 
 clean:
-	rm -rf $(VENV) store/*-* store/chroma.sqlite3
+	rm -rf $(VENV) store/*-* store/chroma.sqlite3 store/warned.txt

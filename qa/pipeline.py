@@ -46,6 +46,9 @@ class Indexes:
     """The articles' full texts in this state: sections and quotes are read from them."""
     version: str = ""
     """The store's version mark when this state was read (see `Store.version`)."""
+    vocabulary: Vocabulary | None = None
+    """The corpus's word counts and acronyms: questions are searched with their acronyms
+    spelled out (and long forms abbreviated)."""
 
     @cached_property
     def article_meta(self) -> dict[str, dict[str, str]]:
@@ -120,7 +123,7 @@ class Engine:
                 dates,
             )
             answerer = make_answerer(self.settings, built.vocabulary)
-            self.indexes = Indexes(records, retriever, answerer, texts, version)
+            self.indexes = Indexes(records, retriever, answerer, texts, version, built.vocabulary)
 
     def add_articles(self, articles: list[Article]) -> SyncReport:
         """Add or replace articles (e.g. an upload) without touching the rest of the store."""
@@ -247,7 +250,8 @@ class Engine:
         window = window_for(text, self.settings, as_of=as_of, since=since, until=until)
         if window is not None and window.filters and not indexes.retriever.articles_in(window):
             return text, indexes, window, None
-        passages = indexes.retriever.retrieve(text, top_k or self.settings.top_k, window)
+        searched = indexes.vocabulary.expand(text) if indexes.vocabulary else text
+        passages = indexes.retriever.retrieve(searched, top_k or self.settings.top_k, window)
         return text, indexes, window, passages
 
 

@@ -106,7 +106,7 @@ class ExtractiveAnswerer:
             not votes or all(e is not evidence[0] for vote in votes for _, e, _ in vote.backing)
         ):  # the best sentence names nothing of the kind: its answer may be a plain noun
             return Reading(wanted, evidence, votes, self._sentence(evidence, strict=True))
-        pick = self._typed(votes)
+        pick = self._typed(wanted, votes)
         return Reading(wanted, evidence, votes, pick)
 
     def evidence(self, question: str, passages: list[ScoredChunk]) -> list[Evidence]:
@@ -203,13 +203,17 @@ class ExtractiveAnswerer:
                     home.kind = vote.kind
         return kept
 
-    def _typed(self, votes: list[Vote]) -> Pick | None:
+    def _typed(self, wanted: Asked, votes: list[Vote]) -> Pick | None:
+        """The winning candidate in its best sentence. Its confidence is its votes without the
+        weight of its kind: that weight ranks the candidates of one question (a known person
+        over an unknown name for "who"), not how well the evidence holds."""
         if not votes:
             return None
         winner = votes[0]
         _, evidence, candidate = winner.backing[0]
         short = longest_variant_in(winner, evidence)
-        return Pick(evidence, short or candidate.text, winner.score)
+        kind_weight = accepts().get(wanted.kind or "", {}).get(winner.kind, 1.0) or 1.0
+        return Pick(evidence, short or candidate.text, winner.score / kind_weight)
 
     def _sentence(self, evidence: list[Evidence], strict: bool = False) -> Pick | None:
         """The best-supported sentence, when it is supported enough."""
