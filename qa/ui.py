@@ -316,18 +316,16 @@ def quote_in_context(text: str, start: int, end: int, chars: int = CONTEXT_CHARS
     if finish < len(text):
         cut = text.rfind("\n", end, finish)
         finish = cut if cut != -1 else max(end, text.rfind(" ", end, finish))
-    before = ("…" if begin > 0 and text[begin - 1] != "\n" else "") + (
-        text[begin:start].lstrip("\n") if begin > 0 else text[:start])
-    after = (text[end:finish].rstrip("\n") if finish < len(text) else text[end:]) + (
-        "…" if finish < len(text) and text[finish] != "\n" else "")
+    before = ("…" if begin > 0 and text[begin - 1] != "\n" else "") + text[begin:start].lstrip()
+    after = text[end:finish].rstrip() + ("…" if finish < len(text) and text[finish] != "\n" else "")
     return f"{as_paragraphs(before)}<mark>{esc(text[start:end])}</mark>{as_paragraphs(after)}"
 
 
 def whole_article(text: str, start: int, end: int) -> str:
     """The article text, escaped, with [start:end] marked; a very long one only around it."""
     if len(text) <= WHOLE_ARTICLE_CHARS:
-        return (f"{as_paragraphs(text[:start])}<mark>{esc(text[start:end])}</mark>"
-                f"{as_paragraphs(text[end:])}")
+        return (f"{as_paragraphs(text[:start].lstrip())}<mark>{esc(text[start:end])}</mark>"
+                f"{as_paragraphs(text[end:].rstrip())}")
     return quote_in_context(text, start, end, chars=WHOLE_ARTICLE_CHARS // 2)
 
 
@@ -399,6 +397,7 @@ def article_view_html(engine: Engine, source: str | None) -> str:
     except KeyError:
         return status_html([Outcome(f"“{record.title}” is no longer in the store.", ok=False)])
     line = byline(record.publisher, record.date)
+    text = text.strip()
     shown = text if len(text) <= WHOLE_ARTICLE_CHARS else text[:WHOLE_ARTICLE_CHARS] + " …"
     return (
         f'<div class="qa-viewer"><h3>{esc(record.title)}</h3>'
