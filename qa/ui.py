@@ -58,6 +58,9 @@ SHOWN_SKIPPED_LINES = 20
 """Bad lines of a dropped file named one by one; the rest are counted."""
 SHOWN_ARTICLES = 300
 """Articles listed on the Articles tab; every article can still be chosen by name."""
+REMOVED_FILE = "removed-in-window.txt"
+"""File in the store folder listing corpus articles removed in the window whose files stayed in
+the corpus folder, so that the next `qa chat` can say it brought them back."""
 MAX_UPLOAD = "20mb"
 """Largest file the window accepts; a news article is a few kB, a bulk .jsonl a few MB."""
 LOGIN_WINDOW_S = 60.0
@@ -420,7 +423,7 @@ def add_upload(engine: Engine, path: Path) -> Outcome:
     """Add the articles of an uploaded file (.txt, .md, .html, .jsonl); name each bad line."""
     skipped: list[tuple[str, str]] = []
     try:
-        outcome = add_articles(engine, read_file(path, path.name, skipped))
+        outcome = add_articles(engine, read_file(path, path.name, skipped, engine.settings))
     except SkippedFile as why:
         return Outcome("\n".join([f"Could not add {path.name}: {why}.",
                                   *skipped_lines(skipped)]), ok=False)
@@ -495,6 +498,8 @@ def remove_article(engine: Engine, source: str | None) -> tuple[Outcome, Removal
     content = path.read_bytes() if window_added and path.is_file() else None
     engine.remove_articles([source])
     removal = Removal(source, title, file, content)
+    if not window_added:
+        note_removed(engine.settings.store_dir, source)
     if window_added:
         path.unlink(missing_ok=True)
         return Outcome(f"Removed “{title}”."), removal
@@ -511,14 +516,44 @@ def undo_removal(engine: Engine, removal: Removal) -> Outcome:
         if removal.content is not None:
             path.parent.mkdir(parents=True, exist_ok=True)
             path.write_bytes(removal.content)
-        articles = [a for a in read_file(path, removal.file, []) if a.source == removal.source]
+        articles = [a for a in read_file(path, removal.file, [], engine.settings)
+                    if a.source == removal.source]
         if not articles:
             return Outcome(f"“{removal.title}” is no longer in {removal.file}.", ok=False)
         engine.add_articles(articles)
+        forget_removed(engine.settings.store_dir, [removal.source])
     except (OSError, QAError, SkippedFile) as err:
         log.warning("Undoing the removal of %s failed: %s", removal.source, err)
         return Outcome(f"Could not put back “{removal.title}”: {err}", ok=False)
     return Outcome(f"Put back “{removal.title}”.")
+
+
+def note_removed(store_dir: Path, source: str) -> None:
+    """List a corpus article removed in the window (its file stays in the corpus folder)."""
+    if store_dir.is_dir():
+        with (store_dir / REMOVED_FILE).open("a", encoding="utf-8") as out:
+            out.write(source + "\n")
+
+
+def forget_removed(store_dir: Path, sources: list[str]) -> None:
+    path = store_dir / REMOVED_FILE
+    if not path.is_file():
+        return
+    kept = [s for s in path.read_text(encoding="utf-8").splitlines() if s not in sources]
+    if kept:
+        path.write_text("".join(f"{s}\n" for s in kept), encoding="utf-8")
+    else:
+        path.unlink()
+
+
+def brought_back(store_dir: Path, added: list[str]) -> list[str]:
+    """The articles removed in the window that an ingest has just added back from their files
+    (they are no longer listed afterwards)."""
+    path = store_dir / REMOVED_FILE
+    listed = path.read_text(encoding="utf-8").splitlines() if path.is_file() else []
+    back = sorted(set(listed) & set(added))
+    forget_removed(store_dir, back)
+    return back
 
 
 # The app.
@@ -918,6 +953,11 @@ def launch(settings: Settings, host: str, port: int, auth: tuple[str, str] | Non
                f"{len(report.removed)} removed, {report.embedded} passages embedded")
     skipped = f"; {len(report.skipped)} files or lines skipped" if report.skipped else ""
     say(f"{len(engine.records)} articles in the store ({changes}{skipped}).")
+    back = brought_back(settings.store_dir, report.added)
+    if back:
+        say(f"Back in the store, as their files are still in {settings.corpus_dir}: "
+            f"{', '.join(back)} (removed in the window before; delete a file to remove its "
+            "article for good).")
     app = build_app(engine)
     app.queue(default_concurrency_limit=settings.chat_concurrency)
     guard = [Middleware(SignInGuard, throttle=LoginThrottle(settings.login_attempts,

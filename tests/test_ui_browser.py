@@ -624,3 +624,15 @@ def test_removing_asks_first_and_can_be_undone(window: Window, chat_server: Chat
     window.tab("Chat")
     reply = window.send("How many beds does the Eldoret athletics camp have?")
     expect(source_titled(reply, title)).to_be_visible()
+
+
+def test_corpus_articles_removed_in_the_window_are_named_when_an_ingest_brings_them_back(
+        tmp_path: Path) -> None:
+    from qa.ui import REMOVED_FILE, brought_back, forget_removed, note_removed
+
+    for source in ("a.md", "b.md", "c.md"):
+        note_removed(tmp_path, source)
+    forget_removed(tmp_path, ["c.md"])
+    assert brought_back(tmp_path, ["a.md", "new.md", "c.md"]) == ["a.md"]
+    assert brought_back(tmp_path, ["a.md", "b.md"]) == ["b.md"]
+    assert not (tmp_path / REMOVED_FILE).exists()
