@@ -35,4 +35,5 @@ eval: setup
 	$(BIN)/qa eval --questions evals/heldout.yaml
 
 clean:
-	rm -rf $(VENV) store/*-* store/chroma.sqlite3 store/warned.txt
+	rm -rf $(VENV) store/*-* store/chroma.sqlite3 store/warned.txt \
+		store/removed-in-window.txt
