@@ -225,6 +225,27 @@ class Settings(BaseSettings):
         "stand within context_words of it in its sentence, growing with their share; and again "
         "when the question's head noun does.",
     )
+    rival_share: float = Field(
+        0.7,
+        ge=0.0,
+        le=1.0,
+        description="Share of the winning figure's best vote another article's different figure "
+        "needs to be shown beside it as a disagreement, an update or another currency.",
+    )
+    currency_share: float = Field(
+        0.3,
+        ge=0.0,
+        le=1.0,
+        description="The same share for an amount in another currency, shown as given: it "
+        "claims no contradiction, so it may be less well supported.",
+    )
+    rival_pool: float = Field(
+        0.5,
+        ge=0.0,
+        le=1.0,
+        description="Share of the best sentence's support a sentence needs for its figure to be "
+        "compared with the answer's (other sources may word the question differently).",
+    )
     context_words: int = Field(
         6,
         ge=1,

@@ -128,6 +128,30 @@ class TimeWindow:
         return f"No article is dated {self.range_text}, so none can answer this."
 
 
+@dataclass(frozen=True)
+class SourcedValue:
+    """One source's value in a disagreement: the words as written, the citation that quotes
+    them, and the article's date (ISO, "" when unknown)."""
+
+    value: str
+    n: int
+    source: str
+    date: str = ""
+
+
+@dataclass(frozen=True)
+class Disagreement:
+    """Well-supported answers of one kind that differ between articles, newest first.
+
+    `kind` is "conflict" (the same quantity, different figures, on the same day or undated),
+    "update" (a figure that changed between articles of different dates: the newest is the
+    answer) or "currencies" (amounts given in different currencies or units: shown as given,
+    not a contradiction)."""
+
+    kind: str
+    values: tuple[SourcedValue, ...]
+
+
 @dataclass
 class Answer:
     """What `ask()` returns: the text with inline [n] markers and the citations they refer to."""
@@ -145,6 +169,8 @@ class Answer:
     confidence: float = 0.0
     """The evidence the answer stood on: its candidate's votes, or its sentence's support (the
     lowest over the parts of a compound question); refusals keep the best they had."""
+    disagreements: list[Disagreement] = field(default_factory=list)
+    """Where the sources give different answers of the same kind (see `Disagreement`)."""
     window: TimeWindow | None = None
     """The publication dates searched, when the question or the options narrowed them (its
     `note` says so in words); None when every article was searched."""

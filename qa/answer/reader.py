@@ -13,11 +13,12 @@ from __future__ import annotations
 
 import logging
 import re
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 
 from qa.answer.asked import Asked, asked
 from qa.answer.candidates import Candidate, counts, name_candidates, numeric_candidates, people_in
+from qa.answer.disagree import QUANTITY_KINDS, differ, quantity, relation
 from qa.answer.evidence import Evidence, question_weights, score_sentences
 from qa.answer.lexicon import accepts, currency_signs, words
 from qa.answer.text import (
@@ -31,7 +32,7 @@ from qa.answer.text import (
 )
 from qa.retrieve import split_question
 from qa.settings import Settings
-from qa.types import Answer, Citation, ScoredChunk
+from qa.types import Answer, Citation, Disagreement, ScoredChunk, SourcedValue
 
 log = logging.getLogger(__name__)
 
@@ -65,6 +66,17 @@ class Pick:
     evidence: Evidence
     short: str | None
     confidence: float
+    rivals: tuple[Rival, ...] = ()
+    """Other well-supported figures of the asked kind in other articles (see `disagree`)."""
+
+
+@dataclass(frozen=True)
+class Rival:
+    """A figure another article gives for the same question, and how it relates to the pick."""
+
+    evidence: Evidence
+    short: str
+    relation: str
 
 
 @dataclass
@@ -118,10 +130,14 @@ class ExtractiveAnswerer:
         ordered = list(dict.fromkeys([*first, *reading.evidence]))
         return ordered
 
-    def vote(self, question: str, wanted: Asked, evidence: list[Evidence]) -> list[Vote]:
-        """Candidates of the asked kind in the best sentences, variants merged, best first."""
+    def vote(
+        self, question: str, wanted: Asked, evidence: list[Evidence], pool: float | None = None
+    ) -> list[Vote]:
+        """Candidates of the asked kind in the best sentences (those within `pool` of the best
+        support, `vote_pool` by default), variants merged, best first."""
         settings = self.settings
-        floor = evidence[0].support * settings.vote_pool if evidence else 0.0
+        pool = settings.vote_pool if pool is None else pool
+        floor = evidence[0].support * pool if evidence else 0.0
         pool = [e for e in evidence[: settings.reader_sentences] if e.support >= floor > 0]
         currencies = _currencies_named(question)
         weights = accepts().get(wanted.kind or "", {})
@@ -247,9 +263,12 @@ class ExtractiveAnswerer:
         """
         picks: list[Pick] = []
         for part in split_question(question):
-            pick = self.read(part, passages).pick
+            reading = self.read(part, passages)
+            pick = reading.pick
             if pick and pick.confidence < self.settings.min_support:
                 pick = None
+            if pick and pick.short and reading.asked.kind in QUANTITY_KINDS:
+                pick = self._with_rivals(part, pick, reading, articles)
             if pick and (pick.short or all(p.evidence.sentence != pick.evidence.sentence
                                            for p in picks)):
                 picks.append(pick)
@@ -262,6 +281,49 @@ class ExtractiveAnswerer:
                 answerer=self.name,
             )
         return compose(question, picks, passages, articles, self.name)
+
+    def _with_rivals(
+        self, question: str, pick: Pick, reading: Reading, articles: dict[str, dict[str, str]]
+    ) -> Pick:
+        """The pick with the figures other articles give for the same question, when they are
+        nearly as well voted (among sentences within `rival_pool` of the best support) and
+        differ; the newest figure leads when they are updates."""
+        assert pick.short is not None and reading.asked.kind is not None
+        kind = reading.asked.kind
+        votes = self.vote(question, reading.asked, reading.evidence, self.settings.rival_pool)
+        own = quantity(pick.short, kind)
+        source = pick.evidence.sentence.chunk.chunk.source
+        if own is None or not votes:
+            return pick
+        best = votes[0].backing[0][0]
+        rivals: list[Rival] = []
+        seen = [own]
+        for vote in votes:
+            contribution, evidence, candidate = vote.backing[0]
+            other_source = evidence.sentence.chunk.chunk.source
+            if contribution < self.settings.currency_share * best or other_source == source or \
+                    any(r.evidence.sentence.chunk.chunk.source == other_source for r in rivals):
+                continue
+            value = quantity(candidate.text, kind)
+            if value is None or not all(differ(value, s) or value.unit != s.unit for s in seen):
+                continue
+            how = relation(own, value, articles.get(source, {}).get("date", ""),
+                           articles.get(other_source, {}).get("date", ""))
+            if how and (how == "currencies" or contribution >= self.settings.rival_share * best):
+                short = longest_variant_in(vote, evidence) or candidate.text
+                rivals.append(Rival(evidence, short, how))
+                seen.append(value)
+        if not rivals:
+            return pick
+        newest = max([(articles.get(source, {}).get("date", ""), None),
+                      *((articles.get(r.evidence.sentence.chunk.chunk.source, {}).get("date", ""),
+                         r) for r in rivals if r.relation == "update")],
+                     key=lambda d: d[0])[1]
+        if newest is not None:  # an update: the newest figure is the answer
+            others = [Rival(pick.evidence, pick.short, "update"),
+                      *(r for r in rivals if r is not newest)]
+            return Pick(newest.evidence, newest.short, pick.confidence, tuple(others))
+        return Pick(pick.evidence, pick.short, pick.confidence, tuple(rivals))
 
     def stream(
         self, question: str, passages: list[ScoredChunk], articles: dict[str, dict[str, str]]
@@ -320,41 +382,52 @@ def compose(
     articles: dict[str, dict[str, str]],
     answerer: str,
 ) -> Answer:
-    """Each part's short answer first, then its evidence with its citation marker; the short
-    answer is checked to be a literal span of the quote it cites."""
+    """Each part's short answer first, then its evidence with its citation marker, then what
+    other sources give for it; a short answer is checked to be a literal span of its quote."""
     citations: list[Citation] = []
     parts: list[str] = []
     shorts: list[str] = []
-    for pick in picks:
-        sentence = pick.evidence.sentence
+    disagreements: list[Disagreement] = []
+
+    def cite(sentence: Sentence) -> tuple[Citation, bool]:
+        """The citation of a sentence (made self-contained), and whether it is new."""
         chunk = sentence.chunk.chunk
         start, end = self_contained(sentence)
-        quote = chunk.text[start - chunk.start : end - chunk.start]
         same = next((c for c in citations if (c.source, c.start) == (chunk.source, start)), None)
-        if same is None:
-            meta = articles.get(chunk.source, {})
-            same = Citation(
-                n=len(citations) + 1,
-                title=chunk.title,
-                source=chunk.source,
-                quote=quote,
-                start=start,
-                end=end,
-                publisher=meta.get("publisher", ""),
-                date=meta.get("date", chunk.date),
-                url=meta.get("url", ""),
-            )
-            citations.append(same)
-            n = same.n
-            marked = f"{quote[:-1]} [{n}]{quote[-1]}" if quote[-1] in ".!?" else f"{quote} [{n}]"
-        else:
-            marked = f"[{same.n}]"
+        if same is not None:
+            return same, False
+        meta = articles.get(chunk.source, {})
+        citation = Citation(
+            n=len(citations) + 1,
+            title=chunk.title,
+            source=chunk.source,
+            quote=chunk.text[start - chunk.start : end - chunk.start],
+            start=start,
+            end=end,
+            publisher=meta.get("publisher", ""),
+            date=meta.get("date", chunk.date),
+            url=meta.get("url", ""),
+        )
+        citations.append(citation)
+        return citation, True
+
+    for pick in picks:
+        citation, new = cite(pick.evidence.sentence)
+        quote, n = citation.quote, citation.n
+        marked = f"{quote[:-1]} [{n}]{quote[-1]}" if quote[-1] in ".!?" else f"{quote} [{n}]"
+        if not new:
+            marked = f"[{n}]"
         short = pick.short if pick.short and pick.short in quote else None
         if short:
             shorts.append(short)
             parts.append(f"{short} — {marked}")
         else:
             parts.append(marked)
+        if short and pick.rivals:
+            disagreement = _disagreement(short, citation, pick.rivals, cite)
+            if disagreement is not None:
+                disagreements.append(disagreement)
+                parts.append(_said(disagreement))
     return Answer(
         question=question,
         text=" ".join(parts),
@@ -364,4 +437,38 @@ def compose(
         answerer=answerer,
         short="; ".join(dict.fromkeys(shorts)) or None,
         confidence=min(p.confidence for p in picks),
+        disagreements=disagreements,
     )
+
+
+def _disagreement(
+    short: str,
+    citation: Citation,
+    rivals: Sequence[Rival],
+    cite: Callable[[Sentence], tuple[Citation, bool]],
+) -> Disagreement | None:
+    """The pick's figure and its rivals' as data, each with its citation, newest first."""
+    values = [SourcedValue(short, citation.n, citation.source, citation.date)]
+    for rival in rivals:
+        cited, _ = cite(rival.evidence.sentence)
+        if rival.short in cited.quote:
+            values.append(SourcedValue(rival.short, cited.n, cited.source, cited.date))
+    if len(values) < 2:
+        return None
+    kinds = {r.relation for r in rivals}
+    kind = "conflict" if "conflict" in kinds else "update" if "update" in kinds else "currencies"
+    values.sort(key=lambda v: v.date, reverse=True)
+    return Disagreement(kind, tuple(values))
+
+
+def _said(disagreement: Disagreement) -> str:
+    """The disagreement in words, after the answer."""
+    def one(v: SourcedValue) -> str:
+        return f"{v.value} [{v.n}]" + (f" ({v.date})" if v.date else "")
+
+    listed_values = "; ".join(one(v) for v in disagreement.values)
+    if disagreement.kind == "currencies":
+        return f"The sources give it in different currencies: {listed_values}."
+    if disagreement.kind == "update":
+        return f"The figure changed over time, newest first: {listed_values}."
+    return f"The sources disagree: {listed_values}."

@@ -1,0 +1,84 @@
+"""Sources that disagree: well-supported figures of the asked kind that differ between articles.
+
+Only quantities are compared (amounts, counts, percentages, years): they can be read as numbers
+and units, so "$100 million" and "100 million dollars" are one value, and "$100 million" against
+"Sh14.5 billion" is the same sum in two currencies, shown as given, not a contradiction. Two
+figures from articles of different dates are an update (the newer one answers, and the answer
+says so); from articles of one date, or undated, a conflict. Names for a role are not compared:
+two names in two articles are far more often two people than a contradiction, and a false alarm
+is worse than none.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from qa.answer.lexicon import currency_signs, listed
+
+QUANTITY_KINDS = frozenset({"amount", "count", "percent", "year"})
+SCALES = {"thousand": 1e3, "k": 1e3, "million": 1e6, "m": 1e6, "mn": 1e6, "billion": 1e9,
+          "bn": 1e9, "trillion": 1e12}
+SMALL_NUMBERS = {word: n for n, word in enumerate((
+    "zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine", "ten",
+    "eleven", "twelve", "thirteen", "fourteen", "fifteen", "sixteen", "seventeen", "eighteen",
+    "nineteen", "twenty"))}
+NUMBER = re.compile(r"\d(?:[\d,]*\d)?(?:\.\d+)?")
+
+
+@dataclass(frozen=True)
+class Quantity:
+    """A figure as a number and its unit (a currency's name, "%", or "" for a plain count)."""
+
+    value: float
+    unit: str
+
+
+def quantity(text: str, kind: str) -> Quantity | None:
+    """The number and unit a candidate's words give, or None when they give no number."""
+    lowered = text.lower()
+    match = NUMBER.search(text)
+    if match:
+        value = float(match.group().replace(",", ""))
+    elif lowered.split()[0] in SMALL_NUMBERS:
+        value = float(SMALL_NUMBERS[lowered.split()[0]])
+    else:
+        return None
+    for word, factor in SCALES.items():
+        if re.search(rf"(?<=[\d\s]){word}\b", lowered):
+            value *= factor
+            break
+    unit = ""
+    if kind == "percent":
+        unit = "%"
+    elif kind == "amount":
+        unit = _currency(text) or "?"
+    return Quantity(value, unit)
+
+
+def _currency(text: str) -> str | None:
+    """The currency's name from its sign, code or word ("$", "Sh", "dollars" → dollar...)."""
+    lowered = text.lower()
+    for name, signs in currency_signs().items():
+        if any(text.startswith(sign) for sign in sorted(signs, key=len, reverse=True)) or \
+                re.search(rf"\b{name}s?\b", lowered):
+            return name
+    prefixes = [p for p in listed("currency_prefixes") if text.startswith(p)]
+    return max(prefixes, key=len) if prefixes else None
+
+
+def differ(a: Quantity, b: Quantity) -> bool:
+    """Two figures that are not the same value (1% apart or more)."""
+    return abs(a.value - b.value) > 0.01 * max(abs(a.value), abs(b.value), 1e-9)
+
+
+def relation(a: Quantity, b: Quantity, date_a: str, date_b: str) -> str | None:
+    """How two figures of one question relate: None (the same), "currencies", "update" or
+    "conflict"."""
+    if a.unit != b.unit:
+        return "currencies" if "?" not in (a.unit, b.unit) else None
+    if not differ(a, b):
+        return None
+    if date_a and date_b and date_a != date_b:
+        return "update"
+    return "conflict"
