@@ -8,6 +8,7 @@ import itertools
 import json
 import logging
 import os
+import random
 import shutil
 import subprocess
 import threading
@@ -140,6 +141,16 @@ def test_a_file_that_cannot_be_read_is_skipped_with_its_cause(tmp_path: Path) ->
     (tmp_path / "mem.txt").symlink_to("/proc/self/mem")
     with pytest.raises(SkippedFile, match=r"cannot be read \(Input/output error\)"):
         read_file(tmp_path / "mem.txt", "mem.txt", [])
+
+
+@pytest.mark.skipif(os.geteuid() == 0, reason="root reads a file whatever its mode")
+def test_a_file_without_read_permission_is_skipped_by_name(tmp_path: Path) -> None:
+    corpus = corpus_with(tmp_path, {"locked.md": GOOD})
+    (corpus / "locked.md").chmod(0)
+    loaded = load_corpus(corpus)
+    assert [a.source for a in loaded.articles] == ["good.md"]
+    assert "Permission denied" in dict(loaded.skipped)["locked.md"]
+    assert loaded.unreadable == ["locked.md"]
 
 
 def test_a_link_to_a_file_outside_the_corpus_is_skipped_with_a_warning(
@@ -349,3 +360,51 @@ def test_a_question_that_must_finish_an_ingest_first_says_so(
         answer = Engine(settings).ask("Who won the Nairobi marathon?")
     assert "Before answering: ingesting 1 new or changed article(s)" in caplog.text
     assert "Faith Kipyegon" in answer.text
+
+
+SAMPLES = {
+    ".md": GOOD.encode(),
+    ".jsonl": (json.dumps({"id": "a", "title": "T", "text": "Body one."}) + "\n"
+               + json.dumps({"title": "U", "text": "Body two."}) + "\n").encode(),
+    ".html": b"<html><head><title>T</title></head><body><article><p>Body.</p></article></body>",
+}
+NASTY = [b"\x00", b"\xff", b"\xe9", b"&a ", b"*a ", b"---\n", b"\n", b"\r\n", b"{", b"}", b'"',
+         b"[" * 50, b"\xf0\x9f", b"\xed\xa0\x80", b"<", b"!!python/object:os.system ", b"\\u0000"]
+
+
+def mutations(sample: bytes, rng: random.Random) -> bytes:
+    data = bytearray(sample)
+    for _ in range(rng.randint(1, 6)):
+        at = rng.randint(0, len(data))
+        choice = rng.random()
+        if choice < 0.5:
+            data[at:at] = rng.choice(NASTY)
+        elif choice < 0.8 and data:
+            del data[at : at + rng.randint(1, 20)]
+        else:
+            data[at:at] = bytes(rng.randint(0, 255) for _ in range(rng.randint(1, 8)))
+    return bytes(data)
+
+
+def test_mangled_files_give_articles_or_a_reason_never_a_crash(tmp_path: Path) -> None:
+    rng = random.Random(14)
+    began = time.perf_counter()
+    outcomes = {"read": 0, "skipped": 0}
+    for n in range(600):
+        suffix = rng.choice(sorted(SAMPLES))
+        path = tmp_path / f"case-{n}{suffix}"
+        path.write_bytes(mutations(SAMPLES[suffix], rng))
+        skipped: list[tuple[str, str]] = []
+        try:
+            articles = read_file(path, path.name, skipped)
+        except SkippedFile as why:
+            assert str(why)
+            outcomes["skipped"] += 1
+            continue
+        outcomes["read"] += 1
+        for article in articles:
+            article.source.encode("utf-8")
+            article.title.encode("utf-8")
+            article.text.encode("utf-8")
+    assert outcomes["read"] > 100 and outcomes["skipped"] > 50, outcomes
+    assert time.perf_counter() - began < 20
