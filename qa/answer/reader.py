@@ -138,14 +138,14 @@ class ExtractiveAnswerer:
         settings = self.settings
         pool = settings.vote_pool if pool is None else pool
         floor = evidence[0].support * pool if evidence else 0.0
-        pool = [e for e in evidence[: settings.reader_sentences] if e.support >= floor > 0]
+        sentences = [e for e in evidence[: settings.reader_sentences] if e.support >= floor > 0]
         currencies = _currencies_named(question)
         weights = accepts().get(wanted.kind or "", {})
         named = set(terms(self.vocabulary.expand(question)))
         question_weights_ = question_weights(question, self.vocabulary)
-        people = people_in(e.sentence.text for e in pool)
+        people = people_in(e.sentence.text for e in sentences)
         votes: dict[str, Vote] = {}
-        for e in pool:
+        for e in sentences:
             text = e.sentence.text
             if wanted.kind == "count":
                 found = counts(text, wanted.counted)
