@@ -11,8 +11,7 @@ chat: setup
 
 test: setup lint
 	$(BIN)/pytest -q
-	$(BIN)/qa eval
-	$(BIN)/qa eval --questions evals/heldout.yaml
+	$(MAKE) --no-print-directory eval
 
 setup: $(VENV)/.installed
 
@@ -33,6 +32,8 @@ lint: setup
 eval: setup
 	$(BIN)/qa eval
 	$(BIN)/qa eval --questions evals/heldout.yaml
+	$(BIN)/qa eval --questions evals/paraphrase.yaml
+	$(BIN)/qa eval --questions evals/time.yaml
 
 clean:
 	rm -rf $(VENV) store/*-* store/chroma.sqlite3 store/warned.txt \

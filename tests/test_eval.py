@@ -53,7 +53,7 @@ def test_the_bundled_question_set_is_large_and_balanced() -> None:
     assert thresholds["quote_faithfulness"] == 1.0
 
 
-@pytest.mark.parametrize("name", ["questions.yaml", "heldout.yaml"])
+@pytest.mark.parametrize("name", ["questions.yaml", "heldout.yaml", "paraphrase.yaml"])
 def test_every_expected_answer_occurs_in_a_listed_article(name: str) -> None:
     questions, _ = load_questions(PROJECT_ROOT / "evals" / name)
     for q in questions:
@@ -65,9 +65,10 @@ def test_every_expected_answer_occurs_in_a_listed_article(name: str) -> None:
             assert any(alt.lower() in text for alt in group), (q.id, group)
 
 
-def test_the_held_out_set_shares_no_question_with_the_calibration_set() -> None:
+@pytest.mark.parametrize("name", ["heldout.yaml", "paraphrase.yaml"])
+def test_a_held_out_set_shares_no_question_with_the_calibration_set(name: str) -> None:
     calibration, _ = load_questions(PROJECT_ROOT / "evals/questions.yaml")
-    held_out, _ = load_questions(PROJECT_ROOT / "evals/heldout.yaml")
+    held_out, _ = load_questions(PROJECT_ROOT / "evals" / name)
     assert not {q.id for q in calibration} & {q.id for q in held_out}
     assert not {q.question.lower() for q in calibration} & {q.question.lower() for q in held_out}
 
