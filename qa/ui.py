@@ -885,6 +885,8 @@ class SignInGuard:
             await self._sign_in(client, scope, receive, send)
         elif self._public(path) or self._signed_in(scope):
             await self.app(scope, receive, send)
+        elif scope["type"] == "websocket":
+            await send({"type": "websocket.close", "code": 1008})
         else:
             await JSONResponse({"detail": "Not authenticated"}, status_code=401)(
                 scope, receive, send)
