@@ -472,6 +472,7 @@ def test_a_citation_marker_opens_its_source_with_the_quote_in_view(window: Windo
                                                                    tmp_path: Path) -> None:
     window.send("What did Kenya and the US sign in September 2023?")
     reply = window.send("Where in Kenya are U.S. forces hosted?")
+    expect(reply.locator(":scope > .qa-short:first-child > strong")).to_have_text("Manda Bay")
     source = source_titled(reply, ANADOLU_TITLE).first
     expect(source).not_to_have_attribute("open", "")
     marker = reply.locator(".qa-answer .qa-cite").first
