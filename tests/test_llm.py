@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from qa.answer import REFUSAL_TEXT, Evidence, terms
+from qa.answer import REFUSAL_TEXT, Evidence, is_instruction, terms
 from qa.llm import LLMAnswerer, default_model_path, make_llm, rewrite_followup, split_claims
 from qa.pipeline import Engine
 from qa.servers import free_port
@@ -230,9 +230,10 @@ def test_prompt_injection_does_not_change_the_verified_answer(
     passages = eng.retriever.retrieve(QUESTION, eng.settings.top_k)  # type: ignore[union-attr]
     clean = [p for p in passages if p.chunk.source != "reader-note.md"]
     assert len(clean) < len(passages), "the injected article was not retrieved"
-    with caplog.at_level(logging.WARNING, logger="qa.llm"):
+    with caplog.at_level(logging.INFO, logger="qa.answer.evidence"):
         answer = answerer.answer(QUESTION, passages, meta_of(eng))
-    assert "Not showing the model a passage that gives instructions" in caplog.text
+    assert "Not evidence, an instruction" in caplog.text
+    assert not any(is_instruction(e.sentence.text) for e in answerer.numbered(QUESTION, passages))
     without = answerer.answer(QUESTION, clean, meta_of(eng))
     assert answer.text == without.text and answer.citations == without.citations
     assert "42" not in answer.text and "Manda Bay" in answer.text

@@ -225,3 +225,38 @@ def test_every_short_answer_is_a_literal_span_of_a_cited_quote(seed: Engine) -> 
         assert answer.short, question
         for piece in answer.short.split("; "):
             assert any(piece in c.quote for c in answer.citations), (question, piece)
+
+
+def test_the_llm_answerer_is_never_shown_a_planted_instruction(tmp_path: Path) -> None:
+    from qa.llm import LLMAnswerer
+
+    corpus = tmp_path / "corpus"
+    shutil.copytree(PROJECT_ROOT / "corpus", corpus)
+    planted = "\n\n".join(["Kenya held a briefing on its capital city.", *INJECTIONS])
+    (corpus / "briefing.md").write_text(f"---\ntitle: Briefing\n---\n{planted}\n",
+                                        encoding="utf-8")
+    engine = Engine(Settings(corpus_dir=corpus, store_dir=tmp_path / "store"))
+    engine.ingest(progress=False)
+    assert engine.indexes is not None and engine.retriever is not None
+    answerer = LLMAnswerer(engine.settings, engine.indexes.answerer)  # type: ignore[arg-type]
+    for question in ("What is the capital of Kenya?", "What did the briefing say?"):
+        passages = engine.retriever.retrieve(question, 5)
+        assert any(p.chunk.source == "briefing.md" for p in passages)
+        shown = [e.sentence.text for e in answerer.numbered(question, passages)]
+        assert not any(is_instruction(text) for text in shown)
+        assert not set(shown) & set(INJECTIONS)
+
+
+@pytest.mark.parametrize(
+    ("claim", "cited"),
+    [
+        ("Paris is not the capital of Kenya.", "The capital of Kenya is Paris."),
+        ("Kenya signed the pact.", "Kenya never signed the pact."),
+        ("The minister didn't attend the talks.", "The minister attended the talks."),
+    ],
+)
+def test_a_generated_sentence_that_reverses_its_citation_is_removed(claim: str,
+                                                                    cited: str) -> None:
+    from qa.llm import unsupported
+
+    assert unsupported(claim, [cited], 0.5) is not None
