@@ -49,6 +49,14 @@ def build_parser() -> argparse.ArgumentParser:
     )
     ingest.set_defaults(handler=run_ingest)
 
+    compact = commands.add_parser(
+        "compact", parents=[common], help="reclaim the space of removed articles in the store",
+        description="Copy the store's committed articles and chunks (nothing re-embedded) into a "
+        "fresh store that replaces it: Chroma does not shrink its files after removals. Run it "
+        "when no other process (qa chat) has the store open.",
+    )
+    compact.set_defaults(handler=run_compact)
+
     ask = commands.add_parser(
         "ask", parents=[common], help="answer a question (interactive when none is given)",
         description="Print the answer with [n] markers, then its numbered sources: title and the "
@@ -169,6 +177,20 @@ def run_ingest(args: argparse.Namespace) -> int:
     print(
         f"{len(report.added)} added, {len(report.updated)} updated, {len(report.removed)} "
         f"removed, {report.unchanged} unchanged; {report.embedded} passages embedded{skipped}."
+    )
+    if report.unreadable:
+        print(f"{len(report.unreadable)} article(s) kept as they were: their file could not be "
+              "read this time (named above).")
+    return 0
+
+
+def run_compact(args: argparse.Namespace) -> int:
+    from qa.store import compact
+
+    done = compact(settings_from(args))
+    print(
+        f"{done.articles} articles, {done.chunks} passages kept; the store went from "
+        f"{done.before / 2**20:.1f} MB to {done.after / 2**20:.1f} MB."
     )
     return 0
 

@@ -165,3 +165,17 @@ def test_the_api_expands_home_and_creates_nothing_for_a_missing_corpus(
     with pytest.raises(CorpusError, match=str(tmp_path / "gone")):
         ask(QUESTION, corpus="~/gone")
     assert not store.exists()
+
+
+def test_compact_reclaims_a_removed_article_and_the_store_still_answers(tmp_path: Path) -> None:
+    corpus = tmp_path / "corpus"
+    shutil.copytree(PROJECT_ROOT / "corpus", corpus)
+    paths = ["--corpus", str(corpus), "--store", str(tmp_path / "store")]
+    assert run("ingest", *paths).returncode == 0
+    (corpus / "kibochi-milley-pentagon-counter-terrorism.md").unlink()
+    assert "1 removed" in run("ingest", *paths).stdout
+    result = run("compact", *paths)
+    assert result.returncode == 0, result.stderr
+    assert "4 articles" in result.stdout and "MB to" in result.stdout
+    answer = run("ask", *paths, QUESTION)
+    assert "Manda Bay" in answer.stdout
