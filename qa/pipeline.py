@@ -25,7 +25,7 @@ from qa.errors import CorpusError
 from qa.retrieve import HybridRetriever
 from qa.settings import Settings
 from qa.store import ArticleRecord, Store, SyncReport
-from qa.timeframe import window_for
+from qa.timeframe import window_for, without_relative
 from qa.types import Answer, Article, ScoredChunk, TimeWindow
 
 if TYPE_CHECKING:
@@ -249,7 +249,11 @@ class Engine:
         assert indexes is not None
         window = window_for(text, self.settings, as_of=as_of, since=since, until=until)
         if window is not None and window.filters and not indexes.retriever.articles_in(window):
-            return text, indexes, window, None
+            if not (window.relative and as_of is None and since is None and until is None):
+                return text, indexes, window, None
+            window = without_relative(text, self.settings, window)
+            if window.filters and not indexes.retriever.articles_in(window):
+                return text, indexes, window, None
         searched = indexes.vocabulary.expand(text) if indexes.vocabulary else text
         passages = indexes.retriever.retrieve(searched, top_k or self.settings.top_k, window)
         return text, indexes, window, passages

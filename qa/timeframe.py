@@ -21,6 +21,7 @@ its search was made, up to a day after the quiz. Ranges the question names by th
 from __future__ import annotations
 
 import calendar
+import dataclasses
 import logging
 import re
 from dataclasses import dataclass
@@ -158,14 +159,19 @@ def window_for(
         as_of=base,
         phrase=read.phrase if read else "",
         spans=read.spans if read else (),
+        relative=bool(read and read.relative),
         keep_undated=since is None and until is None and settings.time_question_keeps_undated,
     )
 
 
-def read_time(question: str, as_of: date, settings: Settings) -> TimeWindow | None:
-    """The time words of the question as a window relative to `as_of`; None when it has none."""
+def read_time(
+    question: str, as_of: date, settings: Settings, relative: bool = True
+) -> TimeWindow | None:
+    """The time words of the question as a window relative to `as_of`; None when it has none.
+    Without `relative`, periods relative to `as_of` ("this week") are not read."""
     words = vocabulary()
-    bounds = _explicit(question, as_of, words) + _relative(question, as_of, settings, words)
+    around = _relative(question, as_of, settings, words) if relative else []
+    bounds = _explicit(question, as_of, settings, words) + around
     recent = words.recent.search(question) or words.recent_any_case.search(question)
     if not bounds and not recent:
         return None
@@ -182,6 +188,20 @@ def read_time(question: str, as_of: date, settings: Settings) -> TimeWindow | No
         as_of=as_of,
         phrase="; ".join(b.phrase for b in sorted(bounds, key=lambda b: b.start)),
         spans=spans,
+        relative=bool(around),
+    )
+
+
+def without_relative(question: str, settings: Settings, empty: TimeWindow) -> TimeWindow:
+    """The window to search instead when `empty`, read relative to today because no `as_of` was
+    given, holds no article (an archive asked about "this week"): the question's other time
+    words only, and a note of the range that was dropped."""
+    kept = read_time(question, empty.as_of or date.today(), settings, relative=False)
+    said = f" ({empty.phrase})" if empty.phrase else ""
+    return dataclasses.replace(
+        kept or TimeWindow(as_of=empty.as_of),
+        keep_undated=kept is not None and settings.time_question_keeps_undated,
+        instead=f"{empty.range_text}{said}",
     )
 
 
@@ -199,15 +219,25 @@ def without_time_words(question: str, window: TimeWindow | None) -> str:
     return re.sub(r"\s+(?=[?.,;:!])", "", " ".join("".join(kept).split()))
 
 
-def _explicit(question: str, as_of: date, words: Vocabulary) -> list[_Bound]:
+def _explicit(
+    question: str, as_of: date, settings: Settings, words: Vocabulary
+) -> list[_Bound]:
+    """The bounds of the dates the question names. Unless `time_ranges_bound_publication`, a
+    named time bounds the publication dates searched only from its start: an article reports
+    an event during or after it ("the first mammal cloned in 1996" is told in 2024), and a
+    start after `as_of` bounds nothing (an event to come is previewed before it)."""
+    strict = settings.time_ranges_bound_publication
     bounds: list[_Bound] = []
     taken: list[tuple[int, int]] = []
     for found in words.between.finditer(question):
         second = _period(found["second"], as_of)
         first = _period(found["first"], as_of, year_of=second)
         if first and second:
-            bounds.append(_Bound(first[0], second[1], found.group(0), *found.span()))
             taken.append(found.span())
+            if strict:
+                bounds.append(_Bound(first[0], second[1], found.group(0), *found.span()))
+            elif first[0] <= as_of:
+                bounds.append(_Bound(first[0], None, found.group(0), *found.span()))
     for found in words.bounded.finditer(question):
         if any(s <= found.start() < e for s, e in taken):
             continue
@@ -223,7 +253,10 @@ def _explicit(question: str, as_of: date, words: Vocabulary) -> list[_Bound]:
             "before": (None, start - timedelta(days=1)),
             "until": (None, end),
         }[kind]
-        bounds.append(_Bound(since, until, found.group(0), *found.span()))
+        if not strict:
+            since, until = (since if since is not None and since <= as_of else None), None
+        if since is not None or until is not None:
+            bounds.append(_Bound(since, until, found.group(0), *found.span()))
     return bounds
 
 

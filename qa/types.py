@@ -89,6 +89,11 @@ class TimeWindow:
     """The question's words the range was read from ("" when it came from the options)."""
     spans: tuple[tuple[int, int], ...] = ()
     """Where the phrases the range was read from are in the question (character offsets)."""
+    relative: bool = False
+    """Whether the range was read from words relative to `as_of` ("this week", "yesterday")."""
+    instead: str = ""
+    """A range read relative to today (no `as_of` given) that held no article, so it was dropped
+    and the rest searched ("" when none was)."""
     keep_undated: bool = False
     """Whether articles with no date are searched too (a range read from the question's words:
     they date an event, which an undated article may report); False when since or until was
@@ -114,10 +119,14 @@ class TimeWindow:
         """What was searched, for the reader: "Searched articles dated 2024-02-01 to 2024-02-29
         (in February 2024)."."""
         parts = []
+        if self.instead:
+            parts.append(f"No article is dated {self.instead}: that range was read from today.")
         if self.filters:
             said = f" ({self.phrase})" if self.phrase else ""
             undated = ", and those with no date" if self.keep_undated else ""
             parts.append(f"Searched articles dated {self.range_text}{said}{undated}.")
+        if self.instead and not self.filters:
+            parts.append("Searched articles of any date.")
         if self.prefer_recent:
             parts.append("Newer articles were ranked higher.")
         return " ".join(parts)

@@ -7,7 +7,7 @@ a real store (Chroma in tmp_path, the bundled embedder) and the real pipeline.
 from __future__ import annotations
 
 import json
-from datetime import date
+from datetime import date, timedelta
 from pathlib import Path
 
 import pytest
@@ -26,6 +26,7 @@ from qa.ui import respond
 
 AS_OF = date(2024, 3, 15)
 SETTINGS = Settings()
+STRICT = Settings(time_ranges_bound_publication=True)
 
 TOLL_2023 = """---
 title: Harbour board sets the first cargo toll
@@ -82,6 +83,14 @@ def write_corpus(folder: Path) -> Path:
     (folder / "dock-deal.txt").write_text(DATELINE, encoding="utf-8")
     (folder / "lighthouse.txt").write_text(UNDATED, encoding="utf-8")
     return folder
+
+
+@pytest.fixture(scope="module")
+def strict(dated: Engine) -> Engine:
+    """The same store, with named times bounding publication dates on both sides."""
+    engine = Engine(dated.settings.model_copy(update={"time_ranges_bound_publication": True}))
+    engine.load()
+    return engine
 
 
 @pytest.fixture(scope="module")
@@ -173,10 +182,36 @@ def test_every_reader_gives_its_articles_a_normalised_date(tmp_path: Path) -> No
 def test_time_words_become_a_range_relative_to_as_of(
     question: str, since: date | None, until: date | None
 ) -> None:
-    window = read_time(question, AS_OF, SETTINGS)
+    window = read_time(question, AS_OF, STRICT)
     assert window is not None
     assert (window.since, window.until) == (since, until)
     assert not window.prefer_recent
+
+
+@pytest.mark.parametrize(
+    ("question", "since"),
+    [
+        ("What did the board decide in February 2024?", date(2024, 2, 1)),
+        ("What happened between March and May 2023?", date(2023, 3, 1)),
+        ("What changed after 2022?", date(2023, 1, 1)),
+        ("What changed since the election in 2022?", date(2022, 1, 1)),
+        ("What happened this week?", date(2024, 3, 8)),
+    ],
+)
+def test_a_named_time_bounds_publication_only_from_its_start_by_default(
+    question: str, since: date
+) -> None:
+    window = read_time(question, AS_OF, SETTINGS)
+    assert window is not None and window.since == since
+    assert window.until is None or window.until == date(2024, 3, 17)  # only relative ones end
+
+
+@pytest.mark.parametrize(
+    "question",
+    ["What did the board do before 2020?", "Who will play from August 15 to August 18, 2024?"],
+)
+def test_a_time_before_or_after_as_of_bounds_nothing_by_default(question: str) -> None:
+    assert read_time(question, AS_OF, SETTINGS) is None
 
 
 @pytest.mark.parametrize(
@@ -220,7 +255,7 @@ def test_this_week_tolerance_and_week_length_are_settings() -> None:
 
 def test_explicit_bounds_override_the_question_and_as_of_bounds_the_search() -> None:
     question = "What did the board decide in February 2024?"
-    window = window_for(question, SETTINGS, since=date(2024, 1, 1))
+    window = window_for(question, STRICT, since=date(2024, 1, 1))
     assert window is not None
     assert (window.since, window.until) == (date(2024, 1, 1), date(2024, 2, 29))
     asked_then = window_for("Who chairs the board?", SETTINGS, as_of=date(2024, 1, 5))
@@ -233,7 +268,10 @@ def test_explicit_bounds_override_the_question_and_as_of_bounds_the_search() -> 
 def test_the_window_note_says_what_was_searched() -> None:
     window = window_for("What was signed in September 2023?", SETTINGS)
     assert window is not None
-    assert window.note == "Searched articles dated 2023-09-01 to 2023-09-30 (in September 2023)."
+    assert window.note == "Searched articles dated 2023-09-01 or later (in September 2023)."
+    strict = window_for("What was signed in September 2023?", STRICT)
+    assert strict is not None
+    assert strict.note == "Searched articles dated 2023-09-01 to 2023-09-30 (in September 2023)."
     options = window_for("What was signed?", SETTINGS, since=date(2023, 9, 1))
     assert options is not None
     assert options.note == "Searched articles dated 2023-09-01 or later."
@@ -271,9 +309,18 @@ def dated_sources(passages: list[ScoredChunk]) -> set[str]:
     return sources(passages) - UNDATED_SOURCES
 
 
-def test_the_question_time_changes_which_article_answers(dated: Engine) -> None:
-    may = dated.ask("What cargo toll did the Velmora harbour board set in May 2023?")
-    january = dated.ask("What cargo toll did the Velmora harbour board set in January 2024?")
+def test_a_named_time_leaves_out_articles_published_before_it(dated: Engine) -> None:
+    answer = dated.ask("What cargo toll did the Velmora harbour board set in January 2024?")
+    assert "toll-2023.md" not in sources(answer.passages)
+    assert "wire.jsonl#toll-jan" in sources(answer.passages)
+    assert answer.window is not None and answer.window.note == (
+        "Searched articles dated 2024-01-01 or later (in January 2024)."
+    )
+
+
+def test_the_question_time_changes_which_article_answers(strict: Engine) -> None:
+    may = strict.ask("What cargo toll did the Velmora harbour board set in May 2023?")
+    january = strict.ask("What cargo toll did the Velmora harbour board set in January 2024?")
     assert dated_sources(may.passages) == {"toll-2023.md"}
     assert dated_sources(january.passages) == {"wire.jsonl#toll-jan"}
     assert not may.refused and "12 crowns" in may.text
@@ -328,13 +375,13 @@ def test_since_and_until_leave_undated_articles_out(dated: Engine) -> None:
 
 
 def test_a_range_from_the_question_can_be_set_to_search_undated_articles_too(
-    dated: Engine,
+    strict: Engine,
 ) -> None:
     question = "How long did the Velmora lighthouse keeper serve at the point in 2019?"
-    assert dated.ask(question).text == (
+    assert strict.ask(question).text == (
         "No article is dated 2019-01-01 to 2019-12-31, so none can answer this."
     )
-    lenient = Engine(dated.settings.model_copy(update={"time_question_keeps_undated": True}))
+    lenient = Engine(strict.settings.model_copy(update={"time_question_keeps_undated": True}))
     answer = lenient.ask(question)
     assert sources(answer.passages) == {"lighthouse.txt"}
     assert answer.window is not None and answer.window.note == (
@@ -373,6 +420,25 @@ def test_as_of_reads_this_week_and_leaves_out_later_articles(dated: Engine) -> N
     assert (answer.window.since, answer.window.until) == (date(2023, 12, 30), date(2024, 1, 8))
 
 
+def test_this_week_read_from_today_in_an_archive_searches_every_article_saying_so(
+    dated: Engine, strict: Engine
+) -> None:
+    answer = dated.ask("What cargo toll did the Velmora harbour board set this week?")
+    assert {"toll-2023.md", "toll-february.html"} <= sources(answer.passages)
+    assert answer.window is not None and not answer.window.filters
+    today = date.today()
+    since = (today - timedelta(days=7)).isoformat()
+    until = (today + timedelta(days=2)).isoformat()
+    assert answer.window.note == (
+        f"No article is dated {since} to {until} (this week): that range was read from today. "
+        "Searched articles of any date."
+    )
+    in_may = strict.ask("What cargo toll did the Velmora harbour board set this week in May 2023?")
+    assert dated_sources(in_may.passages) == {"toll-2023.md"}
+    asked_then = dated.ask("What toll was set this week?", as_of=date(2019, 6, 1))
+    assert asked_then.refused and asked_then.text.startswith("No article is dated 2019-05-25")
+
+
 def test_the_api_and_the_cli_take_the_time_options(
     dated: Engine, capsys: pytest.CaptureFixture[str]
 ) -> None:
@@ -390,7 +456,7 @@ def test_the_api_and_the_cli_take_the_time_options(
     assert printed["window"]["note"] == "Searched articles dated up to 2023-12-31."
     main(["ask", "What cargo toll did the Velmora harbour board set in May 2023?", "--corpus",
           str(corpus), "--store", str(store)])
-    assert "(Searched articles dated 2023-05-01 to 2023-05-31" in capsys.readouterr().out
+    assert "(Searched articles dated 2023-05-01 or later (in May 2023).)" in capsys.readouterr().out
 
 
 def test_the_chat_window_searches_the_time_boxes_range_and_says_so(dated: Engine) -> None:
@@ -429,8 +495,11 @@ def test_an_old_store_gets_its_dates_without_re_embedding(tmp_path: Path) -> Non
     report = reopened.ingest(progress=False)
     assert (report.embedded, report.redated, report.changed) == (0, 7, False)
     assert sorted(reopened.store.chunks.get(include=[])["ids"]) == ids_before
-    answer = reopened.ask("What cargo toll did the Velmora harbour board set in January 2024?")
-    assert dated_sources(answer.passages) == {"wire.jsonl#toll-jan"}
+    answer = reopened.ask(
+        "What cargo toll did the Velmora harbour board set?",
+        since=date(2024, 1, 1), until=date(2024, 1, 31),
+    )
+    assert sources(answer.passages) == {"wire.jsonl#toll-jan"}
     assert reopened.ingest(progress=False).redated == 0
 
 
