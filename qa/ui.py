@@ -456,9 +456,22 @@ def add_pasted(engine: Engine, title: str, text: str, publisher: str = "",
 
 
 def add_articles(engine: Engine, articles: list[Article]) -> Outcome:
-    """Write each article as a .md file under the corpus uploads folder, then store them."""
+    """Write each article as a .md file under the corpus uploads folder, then store them.
+
+    When storing fails (the Chroma server is down, the disk is full), the files this call wrote
+    are deleted again: an article is added whole or not at all.
+    """
+    uploads = engine.settings.corpus_dir / UPLOADS_FOLDER
+    before = set(uploads.glob("*.md")) if uploads.is_dir() else set()
     saved = [save_article(engine.settings.corpus_dir, a) for a in articles]
-    report = engine.add_articles(saved)
+    try:
+        report = engine.add_articles(saved)
+    except Exception:
+        for article in saved:
+            path = engine.settings.corpus_dir / article.source
+            if path not in before:
+                path.unlink(missing_ok=True)
+        raise
     titles = ", ".join(f"“{a.title}”" for a in saved)
     if not report.added and not report.updated:
         return Outcome(f"Already in the store: {titles}.")

@@ -135,3 +135,21 @@ def test_two_replicas_on_one_server_see_each_others_changes_without_a_restart(
     assert answered_within(second, question, wanted=True, seconds=10) < 5
     first.remove_articles(["marathon.md"])
     assert answered_within(second, question, wanted=False, seconds=10) < 5
+
+
+def test_an_article_added_in_the_window_while_the_server_is_down_is_not_left_half_added(
+    tmp_path: Path,
+) -> None:
+    from qa.ui import add_pasted
+
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    shutil.copy(PROJECT_ROOT / "corpus" / "duale-heapey-kenya-uk-security-talks.md", corpus)
+    values = {"corpus_dir": corpus, "store_dir": tmp_path / "local"}
+    with chroma_process(tmp_path / "chroma") as (url, process):
+        engine = Engine(make_settings(chroma_url=url, **values))
+        engine.ingest(progress=False)
+        stop_process_group(process)
+        outcome = add_pasted(engine, "Marathon", MARATHON)
+    assert not outcome.ok and "Could not add the article" in outcome.message
+    assert not list(corpus.rglob("*marathon*"))
