@@ -248,10 +248,10 @@ class Engine:
         indexes = self.indexes
         assert indexes is not None
         window = window_for(text, self.settings, as_of=as_of, since=since, until=until)
-        if window is not None and window.filters and not indexes.retriever.articles_in(window):
-            if not (window.relative and as_of is None and since is None and until is None):
-                return text, indexes, window, None
-            window = without_relative(text, self.settings, window)
+        if window is not None and window.filters:
+            from_today = window.relative and as_of is None and since is None and until is None
+            if from_today and not indexes.retriever.articles_in(window, dated_only=True):
+                window = without_relative(text, self.settings, window)
             if window.filters and not indexes.retriever.articles_in(window):
                 return text, indexes, window, None
         searched = indexes.vocabulary.expand(text) if indexes.vocabulary else text

@@ -171,11 +171,15 @@ class HybridRetriever:
             rows |= self.row_dates == 0
         return rows
 
-    def articles_in(self, window: TimeWindow) -> int:
-        """How many articles the window keeps (all of them when it does not filter)."""
+    def articles_in(self, window: TimeWindow, dated_only: bool = False) -> int:
+        """How many articles the window keeps (all of them when it does not filter); with
+        `dated_only`, not counting the undated ones it keeps."""
         if not window.filters:
             return len({c.source for c in self.chunks.values()})
-        return sum(in_window(number, window) for number in self.dates.values())
+        return sum(
+            in_window(number, window) and not (dated_only and number == 0)
+            for number in self.dates.values()
+        )
 
     def retrieve(
         self, question: str, top_k: int | None = None, window: TimeWindow | None = None

@@ -152,12 +152,12 @@ class Settings(BaseSettings):
         "answer-bearing hits@5 (\"the first mammal cloned in 1996\", \"sales in 2023\").",
     )
     time_question_keeps_undated: bool = Field(
-        False,
-        description="A range read from the question's words (or an as_of bound alone) also "
-        "searches articles with no date (the words date an event, which an undated article may "
-        "report). Off: a window searches only articles dated in it, so its note is literally "
-        "true, and on the seed time questions undated articles answered questions about other "
-        "talks. since/until given as options always leave undated articles out.",
+        True,
+        description="A range read from the question's words also searches articles with no "
+        "date: the words date an event, which an undated article may report (on the seed "
+        "question files, 'what did the president declare in August 2022' is answered only from "
+        "an undated article). since/until given as options, and an as_of bound alone, leave "
+        "undated articles out: they say which publication dates to read.",
     )
     time_strip_words: bool = Field(
         False,

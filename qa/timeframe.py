@@ -138,9 +138,9 @@ def window_for(
 
     `since` and `until` given here override what the question says, and leave out articles
     with no date. An `as_of` given here also bounds the search at `as_of` plus
-    `time_slack_days` (what was published by then) when `time_as_of_bound` is on. A range read
-    from the question, or an `as_of` bound alone, also searches undated articles when
-    `time_question_keeps_undated` is on.
+    `time_slack_days` (what was published by then) when `time_as_of_bound` is on; alone, that
+    bound leaves undated articles out too. A range read from the question also searches
+    undated articles when `time_question_keeps_undated` is on.
     """
     base = as_of or date.today()
     read = read_time(question, base, settings)
@@ -160,7 +160,12 @@ def window_for(
         phrase=read.phrase if read else "",
         spans=read.spans if read else (),
         relative=bool(read and read.relative),
-        keep_undated=since is None and until is None and settings.time_question_keeps_undated,
+        keep_undated=(
+            since is None
+            and until is None
+            and bool(read and read.filters)
+            and settings.time_question_keeps_undated
+        ),
     )
 
 
