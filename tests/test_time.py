@@ -552,3 +552,9 @@ def test_the_seed_time_questions_name_real_articles() -> None:
     assert len(questions) >= 3
     assert all(set(q.articles) <= corpus for q in questions)
     assert any(not q.answerable and q.until for q in questions)
+    for q in questions:
+        text = " ".join(
+            (PROJECT_ROOT / "corpus" / article).read_text(encoding="utf-8").lower()
+            for article in q.articles
+        )
+        assert all(any(alt.lower() in text for alt in group) for group in q.expect), q.id
