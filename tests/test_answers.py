@@ -97,7 +97,7 @@ def test_every_quote_is_the_article_text_at_its_offsets_and_markers_match(
     for citation in answer.citations:
         assert texts[citation.source][citation.start : citation.end] == citation.quote
         assert engine.article_text(citation.source) == texts[citation.source]
-    markers = [int(n) for n in re.findall(r"\[(\d+)\]", answer.text)]
+    markers = list(dict.fromkeys(int(n) for n in re.findall(r"\[(\d+)\]", answer.text)))
     assert markers == [c.n for c in answer.citations] == list(range(1, len(markers) + 1))
 
 
