@@ -164,11 +164,24 @@ def name_candidates(sentence: str, known_people: set[str]) -> list[Candidate]:
         if kind == "name" and before and before[0].lower() in words()["locative_words"]:
             kind = "place"
         found.append(Candidate(text, kind, start, start + len(text)))
+        place = _leading_place(text)
+        if place and kind != "place":  # "Massachusetts National Guard": a place inside a name
+            found.append(Candidate(place, "place", start, start + len(place)))
     for match in QUOTED.finditer(sentence):
         title = match.group(1).strip(" ,.")
         if 1 <= len(title.split()) <= 8 and not title.endswith(("?", "!")):
             found.append(Candidate(title, "work", match.start(1), match.start(1) + len(title)))
     return found
+
+
+def _leading_place(text: str) -> str | None:
+    """The place a longer name starts with ("Texas" in "Texas Department of Safety")."""
+    tokens = text.split()
+    places = gazetteer().places
+    for n in (3, 2, 1):
+        if len(tokens) > n and " ".join(tokens[:n]).lower() in places:
+            return " ".join(tokens[:n])
+    return None
 
 
 def _name_kind(text: str, titled: bool, known_people: set[str]) -> str:
