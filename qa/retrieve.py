@@ -94,13 +94,14 @@ class HybridRetriever:
     """Dense + BM25 over the committed chunks of a store; ranks fused with RRF.
 
     A time window filters both sides by the publication date of each chunk's article: BM25
-    with a mask of its rows (exact), the dense side by reading Chroma's unfiltered nearest
-    neighbours deep enough to hold `candidates` + 10 chunks of the window on average (at most
-    `dense_window_fetch`) and keeping those in the window, or, for a window too narrow for that,
-    with Chroma's `where` on the chunks' `date_num` metadata (exact, but at 118k chunks 110 to
-    460 ms a query against 2 ms unfiltered; the top 1,000 unfiltered took 22 ms). Articles with
-    no date (`date_num` 0) are searched when no window filters, or when the window keeps them
-    (`TimeWindow.keep_undated`).
+    with a mask of its rows (exact). The dense side, for a window of at most
+    `dense_window_exact` chunks, compares the question with those chunks' stored vectors
+    (exact); for a wider one, reads Chroma's unfiltered nearest neighbours deep enough to hold
+    `candidates` + 10 chunks of the window on average (at most `dense_window_fetch`) and keeps
+    those in the window; only between the two, Chroma's `where` on the chunks' `date_num`
+    metadata (exact, but at 118k chunks 110 to 460 ms a query against 5 ms unfiltered). Articles
+    with no date (`date_num` 0) are searched when no window filters, or when the window keeps
+    them (`TimeWindow.keep_undated`).
     """
 
     def __init__(
@@ -134,10 +135,15 @@ class HybridRetriever:
         if window is None or not window.filters:
             hits = self.store.query(vector, wanted)
             return [(cid, sim) for cid, sim in hits if cid in self.chunks][:limit]
-        share = float(self.window_rows(window).mean())
-        if share == 0:
+        rows = self.window_rows(window)
+        count = int(rows.sum())
+        if count == 0:
             return []
-        fetch = math.ceil(wanted / share)
+        if count <= self.settings.dense_window_exact:
+            ids = [self.chunk_ids[row] for row in np.flatnonzero(rows)]
+            hits = sorted(self.store.similarities(vector, ids), key=lambda hit: -hit[1])
+            return hits[:limit]
+        fetch = math.ceil(wanted * len(rows) / count)
         if fetch <= self.settings.dense_window_fetch:
             hits = self.store.query(vector, min(fetch, len(self.chunks)))
             return [

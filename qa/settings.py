@@ -118,6 +118,13 @@ class Settings(BaseSettings):
         30, ge=1, description="Candidates each retriever (dense, BM25) returns before fusion."
     )
     rrf_k: int = Field(60, ge=1, description="Reciprocal rank fusion constant.")
+    dense_window_exact: int = Field(
+        1000,
+        ge=0,
+        description="Chunks a time window may hold for the dense side to compare the question "
+        "with each of their stored vectors (exact; at 118k chunks a one-day window of 350 "
+        "chunks took about 20 ms this way against 234 ms through Chroma's metadata filter).",
+    )
     dense_window_fetch: int = Field(
         2000,
         ge=1,

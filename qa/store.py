@@ -312,6 +312,24 @@ class Store:
         pairs = zip(found["ids"][0], found["distances"][0], strict=True)
         return [(cid, 1.0 - dist) for cid, dist in pairs]
 
+    @_explained("searching")
+    def similarities(self, vector: Any, ids: list[str]) -> list[tuple[str, float]]:
+        """The cosine similarity of a query vector to each of these chunks (their stored
+        vectors read by id: exact, for a few hundred chunks faster than a filtered query)."""
+        import numpy as np
+
+        query = np.asarray(vector, dtype=np.float32)
+        pairs: list[tuple[str, float]] = []
+        for begin in range(0, len(ids), READ_PAGE):
+            found = self.chunks.get(ids=ids[begin : begin + READ_PAGE], include=["embeddings"])
+            if not found["ids"]:
+                continue
+            matrix = np.asarray(found["embeddings"], dtype=np.float32)
+            norms = np.linalg.norm(matrix, axis=1) * (np.linalg.norm(query) or 1.0)
+            cosines = matrix @ query / np.where(norms == 0, 1.0, norms)
+            pairs.extend(zip(found["ids"], cosines.tolist(), strict=True))
+        return pairs
+
     @_explained("ingesting")
     @_one_ingest_at_a_time
     def sync(

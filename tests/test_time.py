@@ -352,20 +352,27 @@ def test_no_time_words_search_every_article_dated_or_not(dated: Engine) -> None:
     assert "forty years" in answer.text
 
 
-def test_the_dense_side_filters_alike_by_reading_deeper_or_by_chroma_where(
-    dated: Engine,
-) -> None:
-    retriever = dated.retriever
-    assert retriever is not None
+def test_the_dense_side_finds_the_same_chunks_by_each_of_its_three_ways(dated: Engine) -> None:
     window = TimeWindow(since=date(2024, 1, 1), until=date(2024, 2, 29))
     question = "What cargo toll did the Velmora harbour board set?"
-    deeper = retriever.dense(question, 30, window)
-    narrow = Engine(dated.settings.model_copy(update={"dense_window_fetch": 1}))
-    narrow.load()
-    assert narrow.retriever is not None
-    by_where = narrow.retriever.dense(question, 30, window)
-    assert [cid for cid, _ in deeper] == [cid for cid, _ in by_where]
-    assert {dated.retriever.chunks[cid].source for cid, _ in deeper} == {
+    found = {}
+    for way, update in {
+        "stored vectors": {},
+        "deeper unfiltered": {"dense_window_exact": 0},
+        "chroma where": {"dense_window_exact": 0, "dense_window_fetch": 1},
+    }.items():
+        engine = Engine(dated.settings.model_copy(update=update))
+        engine.load()
+        assert engine.retriever is not None
+        hits = engine.retriever.dense(question, 30, window)
+        found[way] = [cid for cid, _ in hits]
+        assert [round(sim, 4) for _, sim in hits] == sorted(
+            (round(sim, 4) for _, sim in hits), reverse=True
+        )
+    assert found["stored vectors"] == found["deeper unfiltered"] == found["chroma where"]
+    retriever = dated.retriever
+    assert retriever is not None
+    assert {retriever.chunks[cid].source for cid in found["stored vectors"]} == {
         "wire.jsonl#toll-jan", "toll-february.html"
     }
 
