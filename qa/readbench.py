@@ -171,8 +171,6 @@ def ask_quizzes(settings: Settings, quizzes: list[Quiz], as_of: bool) -> list[di
     engine.load()
     assert engine.indexes is not None
     retriever = engine.indexes.retriever
-    from qa.timeframe import window_for
-
     rows = []
     for quiz in tqdm(quizzes, desc="ask (as_of)" if as_of else "ask", unit="question"):
         day = quiz.day if as_of else None
@@ -193,9 +191,10 @@ def ask_quizzes(settings: Settings, quizzes: list[Quiz], as_of: bool) -> list[di
             "text": answer.text[:400],
             "disagreements": len(getattr(answer, "disagreements", []) or []),
         }
-        if quiz.answerable:
-            window = window_for(quiz.question, settings, as_of=day)
-            passages = retriever.retrieve(quiz.question, 10, window)
+        if quiz.answerable:  # the passages the engine searched, in the window it searched
+            searched = engine.indexes.vocabulary.expand(quiz.question) \
+                if engine.indexes.vocabulary else quiz.question
+            passages = retriever.retrieve(searched, 10, answer.window)
             row["hits"] = [Hit(p.chunk.source.rsplit("#", 1)[-1], p.chunk.text) for p in passages]
         rows.append(row)
     return rows

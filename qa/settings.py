@@ -247,6 +247,15 @@ class Settings(BaseSettings):
         description="Share of the winning figure's best vote another article's different figure "
         "needs to be shown beside it as a disagreement, an update or another currency.",
     )
+    rival_overlap: float = Field(
+        0.6,
+        ge=0.0,
+        le=1.0,
+        description="Share of the question's words standing near the answer's figure that must "
+        "stand near another article's figure too (two of them at least), and share of the "
+        "shorter sentence's words the two sentences must share, for the two figures to be one "
+        "fact that the sources disagree on: other figures on the topic are not a conflict.",
+    )
     currency_share: float = Field(
         0.3,
         ge=0.0,

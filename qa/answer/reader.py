@@ -183,15 +183,19 @@ class ExtractiveAnswerer:
         the more of them the more ("UK counterpart, James Heapey" for "who is the UK minister"),
         and for one its head noun names ("Operation Linda Nchi" for "what was the operation
         called")."""
-        reach = self.settings.context_words
-        near = set(terms(" ".join(sentence[: candidate.start].split()[-reach:])))
-        near |= set(terms(" ".join(sentence[candidate.end :].split()[:reach])))
+        near = self._near(candidate, sentence)
         total = sum(weights.values()) or 1.0
         local = sum(w for t, w in weights.items() if t in near) / total
         boost = 1.0 + (self.settings.context_boost - 1.0) * 2 * local
         if head and (head[:5] in candidate.text.lower() or set(terms(head)) & near):
             boost *= self.settings.context_boost
         return boost
+
+    def _near(self, candidate: Candidate, sentence: str) -> set[str]:
+        """The stems within `context_words` of a candidate in its sentence."""
+        reach = self.settings.context_words
+        near = set(terms(" ".join(sentence[: candidate.start].split()[-reach:])))
+        return near | set(terms(" ".join(sentence[candidate.end :].split()[:reach])))
 
     def _merge(self, votes: list[Vote]) -> list[Vote]:
         """Fold each variant into the longest answer that contains its words and ends with the
@@ -296,6 +300,9 @@ class ExtractiveAnswerer:
         if own is None or not votes:
             return pick
         best = votes[0].backing[0][0]
+        named = set(question_weights(question, self.vocabulary))
+        _, top_evidence, top_candidate = votes[0].backing[0]
+        said = self._near(top_candidate, top_evidence.sentence.text) & named
         rivals: list[Rival] = []
         seen = [own]
         for vote in votes:
@@ -309,7 +316,14 @@ class ExtractiveAnswerer:
                 continue
             how = relation(own, value, articles.get(source, {}).get("date", ""),
                            articles.get(other_source, {}).get("date", ""))
-            if how and (how == "currencies" or contribution >= self.settings.rival_share * best):
+            same_fact = len(said & self._near(candidate, evidence.sentence.text)) >= max(
+                2, self.settings.rival_overlap * len(said)
+            ) and _overlap(top_evidence.sentence.text, evidence.sentence.text) >= (
+                self.settings.rival_overlap
+            )  # the same words around both figures: one fact told twice, not another figure
+            if how and (how == "currencies" or (
+                contribution >= self.settings.rival_share * best and same_fact
+            )):
                 short = longest_variant_in(vote, evidence) or candidate.text
                 rivals.append(Rival(evidence, short, how))
                 seen.append(value)
@@ -332,6 +346,12 @@ class ExtractiveAnswerer:
         answer = self.answer(question, passages, articles)
         yield answer.text
         yield answer
+
+
+def _overlap(a: str, b: str) -> float:
+    """Share of the shorter sentence's informative words that the other holds too."""
+    ta, tb = set(terms(a)), set(terms(b))
+    return len(ta & tb) / max(1, min(len(ta), len(tb)))
 
 
 def _currencies_named(question: str) -> set[str]:
