@@ -112,7 +112,7 @@ class ExtractiveAnswerer:
             )
             return Reading(wanted, listing, [], self._sentence(listing))
         if wanted.kind is None:
-            return Reading(wanted, evidence, [], self._sentence(evidence, strict=True))
+            return Reading(wanted, evidence, [], self._sentence(evidence))
         votes = self.vote(question, wanted, evidence)
         if wanted.kind in OPEN_KINDS and (
             not votes or all(e is not evidence[0] for vote in votes for _, e, _ in vote.backing)
