@@ -420,7 +420,33 @@ def article_choices(engine: Engine) -> list[tuple[str, str]]:
 
 
 def add_upload(engine: Engine, path: Path) -> Outcome:
-    """Add the articles of an uploaded file (.txt, .md, .html, .jsonl); name each bad line."""
+    """Add the articles of an uploaded file (.txt, .md, .html, .jsonl); name each bad line.
+
+    Gradio's copy of the upload is deleted afterwards: what was added lives in the corpus
+    folder, and a removed article must not stay behind in Gradio's temporary folder.
+    """
+    try:
+        return _add_upload(engine, path)
+    finally:
+        discard_upload(path)
+
+
+def discard_upload(path: Path) -> None:
+    """Delete an uploaded file from Gradio's upload folder (and its folder, once empty)."""
+    from gradio.utils import get_upload_folder
+
+    folder = Path(get_upload_folder()).resolve()
+    try:
+        resolved = path.resolve()
+        if folder in resolved.parents:
+            resolved.unlink(missing_ok=True)
+            if resolved.parent != folder and not any(resolved.parent.iterdir()):
+                resolved.parent.rmdir()
+    except OSError as err:
+        log.warning("Could not delete the uploaded copy %s: %s", path, err)
+
+
+def _add_upload(engine: Engine, path: Path) -> Outcome:
     skipped: list[tuple[str, str]] = []
     try:
         outcome = add_articles(engine, read_file(path, path.name, skipped, engine.settings))

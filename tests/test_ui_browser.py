@@ -423,6 +423,8 @@ def test_uploaded_html_article_is_added_then_removed(window: Window, tmp_path: P
     status = window.page.locator("#qa-articles-status")
     expect(status).to_contain_text(f"Added “{title}” (1 passage)", timeout=ANSWER_TIMEOUT_MS)
     expect(window.page.locator("#qa-articles")).to_contain_text(title)
+    uploads = chat_server.corpus.parent / "gradio"  # the server's GRADIO_TEMP_DIR
+    assert not list(uploads.rglob("marathon.html")), "Gradio's copy of the upload was kept"
     window.shot(tmp_path / "upload.png")
     remove(window, title)
     expect(status).to_contain_text(f"Removed “{title}”.", timeout=ANSWER_TIMEOUT_MS)
