@@ -260,3 +260,10 @@ def test_a_generated_sentence_that_reverses_its_citation_is_removed(claim: str,
     from qa.llm import unsupported
 
     assert unsupported(claim, [cited], 0.5) is not None
+
+
+def test_pounds_are_money_with_a_sign_or_a_scale_word_and_a_weight_without() -> None:
+    kinds = {c.text: c.kind for c in numeric_candidates(
+        "A gold bar weighs 27.5 pounds; the club paid 5 million pounds and £400 in fees.")}
+    assert kinds["5 million pounds"] == "amount" and kinds["£400"] == "amount"
+    assert "27.5 pounds" not in kinds

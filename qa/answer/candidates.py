@@ -27,7 +27,8 @@ NUMBER_WORDS = (
     r"ninety|hundred|thousand|million|billion|dozen|dozens|hundreds|thousands|millions"
 )
 NUMBER = rf"(?:\d(?:[\d,]*\d)?(?:\.\d+)?|(?:{NUMBER_WORDS})(?:[- ](?:{NUMBER_WORDS}))*)"
-SCALE = r"(?:\s?(?:million|billion|trillion|thousand|bn|mn|m|k)\b)?"
+SCALED = r"(?:million|billion|trillion|thousand|bn|mn|m|k)\b"
+SCALE = rf"(?:\s?{SCALED})?"
 LETTERS = r"[^\W\d_]"
 CAPWORD = (
     rf"(?:(?:[A-Z]\.){{2,}}|[A-Z]\.|[A-Z](?:{LETTERS}|[’'\-])*{LETTERS}|[A-Z]|"
@@ -60,12 +61,16 @@ class Candidate:
 def _patterns() -> dict[str, re.Pattern[str]]:
     prefixes = "|".join(re.escape(p) for p in sorted(listed("currency_prefixes"), key=len,
                                                          reverse=True))
-    currency_words = "|".join(sorted(words()["currency_words"], key=len, reverse=True))
+    weight_words = "|".join(sorted(words()["currency_words_also_weights"], key=len,
+                                   reverse=True))
+    currency_words = "|".join(sorted(words()["currency_words"] - words()[
+        "currency_words_also_weights"], key=len, reverse=True))
     units = "|".join(sorted(words()["time_units"], key=len, reverse=True))
     return {
         "amount": re.compile(
             rf"(?:(?<![\w$])(?:{prefixes})\s?\d[\d,]*(?:\.\d+)?{SCALE}|"
-            rf"\b\d[\d,]*(?:\.\d+)?{SCALE}\s?(?:{currency_words})\b)"
+            rf"\b\d[\d,]*(?:\.\d+)?{SCALE}\s?(?:{currency_words})\b|"
+            rf"\b\d[\d,]*(?:\.\d+)?\s?{SCALED}\s?(?:{weight_words})\b)"
         ),
         "percent": re.compile(rf"\b{NUMBER}\s?(?:%|percent\b|per cent\b|percentage points?\b)",
                               re.I),
