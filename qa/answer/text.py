@@ -187,6 +187,7 @@ class Vocabulary:
         for word in sorted(self.df):
             self.words_by_initial.setdefault(word[0], []).append(word)
         self._corrections: dict[str, str] = {}
+        self._expanded = lru_cache(maxsize=4096)(self._expansion)
 
     @classmethod
     def of(cls, chunks: Sequence[Chunk]) -> Vocabulary:
@@ -233,6 +234,11 @@ class Vocabulary:
         """The question with the long form of each acronym it uses and the acronym of each long
         form, for matching and retrieval ("What does BATUK do?" also finds "British Army
         Training Unit in Kenya", and "Kenya Defence Forces" finds "KDF")."""
+        return self._expanded(question)
+
+    def _expansion(self, question: str) -> str:
+        """`expand` uncached: every acronym of the corpus is tried against the question, and
+        a question is expanded three or four times (retrieval, evidence, votes)."""
         lowered = question.lower()
         extra = [
             self.acronyms[w]
