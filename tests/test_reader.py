@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import shutil
 from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 
@@ -179,14 +178,22 @@ def test_ordinary_news_sentences_are_not_taken_for_instructions(sentence: str) -
     assert not is_instruction(sentence)
 
 
-def test_planted_instructions_never_become_the_answer(tmp_path: Path) -> None:
-    corpus = tmp_path / "corpus"
+@pytest.fixture(scope="module")
+def planted(tmp_path_factory: pytest.TempPathFactory) -> Engine:
+    """The seed corpus and an article made of every injection phrasing."""
+    root = tmp_path_factory.mktemp("planted")
+    corpus = root / "corpus"
     shutil.copytree(PROJECT_ROOT / "corpus", corpus)
-    planted = "\n\n".join(["Kenya held a briefing on its capital city.", *INJECTIONS])
-    (corpus / "briefing.md").write_text(f"---\ntitle: Briefing\n---\n{planted}\n",
+    text = "\n\n".join(["Kenya held a briefing on its capital city.", *INJECTIONS])
+    (corpus / "briefing.md").write_text(f"---\ntitle: Briefing\n---\n{text}\n",
                                         encoding="utf-8")
-    engine = Engine(Settings(corpus_dir=corpus, store_dir=tmp_path / "store"))
+    engine = Engine(Settings(corpus_dir=corpus, store_dir=root / "store"))
     engine.ingest(progress=False)
+    return engine
+
+
+def test_planted_instructions_never_become_the_answer(planted: Engine) -> None:
+    engine = planted
     for question in ("What is the capital of Kenya?",
                      "With which country did Kenya sign the defence pact, and when?",
                      "What did the minister say?"):
@@ -227,16 +234,10 @@ def test_every_short_answer_is_a_literal_span_of_a_cited_quote(seed: Engine) -> 
             assert any(piece in c.quote for c in answer.citations), (question, piece)
 
 
-def test_the_llm_answerer_is_never_shown_a_planted_instruction(tmp_path: Path) -> None:
+def test_the_llm_answerer_is_never_shown_a_planted_instruction(planted: Engine) -> None:
     from qa.llm import LLMAnswerer
 
-    corpus = tmp_path / "corpus"
-    shutil.copytree(PROJECT_ROOT / "corpus", corpus)
-    planted = "\n\n".join(["Kenya held a briefing on its capital city.", *INJECTIONS])
-    (corpus / "briefing.md").write_text(f"---\ntitle: Briefing\n---\n{planted}\n",
-                                        encoding="utf-8")
-    engine = Engine(Settings(corpus_dir=corpus, store_dir=tmp_path / "store"))
-    engine.ingest(progress=False)
+    engine = planted
     assert engine.indexes is not None and engine.retriever is not None
     answerer = LLMAnswerer(engine.settings, engine.indexes.answerer)  # type: ignore[arg-type]
     for question in ("What is the capital of Kenya?", "What did the briefing say?"):
