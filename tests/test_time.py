@@ -290,6 +290,132 @@ def test_time_words_can_be_taken_out_of_the_retrieval_text() -> None:
     assert without_time_words(recent, read_time(recent, AS_OF, SETTINGS)) == recent
 
 
+@pytest.mark.parametrize(
+    ("question", "since", "until"),
+    [
+        ("What did the board decide in summer 2023?", date(2023, 6, 1), date(2023, 8, 31)),
+        ("What happened in the winter of 2023?", date(2023, 12, 1), date(2024, 2, 29)),
+        ("What was sold in the fall of 2022?", date(2022, 9, 1), date(2022, 11, 30)),
+        ("What changed since early spring 2023?", date(2023, 3, 1), None),
+        ("What did the board report in Q3 2023?", date(2023, 7, 1), date(2023, 9, 30)),
+        ("What did the board say in its Q3 2023 earnings?", date(2023, 7, 1), date(2023, 9, 30)),
+        ("What happened in the third quarter of 2023?", date(2023, 7, 1), date(2023, 9, 30)),
+        ("What happened in the last quarter of 2023?", date(2023, 10, 1), date(2023, 12, 31)),
+        ("What did the board do before the second quarter of 2020?", None, date(2020, 3, 31)),
+        ("What happened from Q1 to Q3 2023?", date(2023, 1, 1), date(2023, 9, 30)),
+        ("What happened between winter and spring 2023?", date(2022, 12, 1), date(2023, 5, 31)),
+    ],
+)
+def test_seasons_and_quarters_with_their_year_are_three_month_ranges(
+    question: str, since: date | None, until: date | None
+) -> None:
+    window = read_time(question, AS_OF, STRICT)
+    assert window is not None
+    assert (window.since, window.until) == (since, until)
+    assert not window.relative
+
+
+@pytest.mark.parametrize(
+    ("question", "since"),
+    [
+        ("What happened in the winter of 2023?", date(2023, 12, 1)),
+        ("What did the board report in Q3 2023?", date(2023, 7, 1)),
+        ("What happened from Q1 to Q3 2023?", date(2023, 1, 1)),
+    ],
+)
+def test_a_named_season_or_quarter_bounds_publication_only_from_its_start_by_default(
+    question: str, since: date
+) -> None:
+    window = read_time(question, AS_OF, SETTINGS)
+    assert window is not None and (window.since, window.until) == (since, None)
+
+
+@pytest.mark.parametrize(
+    ("question", "as_of", "since", "until"),
+    [
+        ("What happened last spring?", AS_OF, date(2023, 3, 1), date(2023, 5, 31)),
+        ("What happened last winter?", AS_OF, date(2023, 12, 1), date(2024, 2, 29)),
+        ("What happened this spring?", AS_OF, date(2024, 3, 1), date(2024, 3, 17)),
+        ("What happened this autumn?", date(2024, 10, 20), date(2024, 9, 1), date(2024, 10, 22)),
+        ("What happened this fall?", date(2024, 12, 10), date(2024, 9, 1), date(2024, 11, 30)),
+        ("What happened last summer?", date(2024, 10, 20), date(2024, 6, 1), date(2024, 8, 31)),
+        ("What happened this past summer?", AS_OF, date(2023, 6, 1), date(2023, 8, 31)),
+        ("What happened this quarter?", AS_OF, date(2024, 1, 1), date(2024, 3, 17)),
+        ("What happened last quarter?", AS_OF, date(2023, 10, 1), date(2023, 12, 31)),
+        ("What happened in the last quarter?", date(2024, 5, 2), date(2024, 1, 1),
+         date(2024, 3, 31)),
+    ],
+)
+def test_seasons_and_quarters_relative_to_as_of_keep_both_ends(
+    question: str, as_of: date, since: date, until: date
+) -> None:
+    window = read_time(question, as_of, SETTINGS)
+    assert window is not None and window.relative
+    assert (window.since, window.until) == (since, until)
+
+
+@pytest.mark.parametrize(
+    "question",
+    [
+        "Who ran the summer camp?",
+        "What did the board decide in summer?",
+        "What did the board decide in the first quarter?",
+        "What were the Q3 earnings?",
+        "How much does the Q3 2024 model cost?",
+        "What will the board do this autumn?",
+        "Who chaired the board as of May?",
+    ],
+)
+def test_a_season_or_quarter_without_its_year_or_yet_to_come_has_no_window(
+    question: str,
+) -> None:
+    assert read_time(question, AS_OF, STRICT) is None
+    assert window_for(question, SETTINGS, as_of=AS_OF) == window_for(
+        "Who chairs the harbour board?", SETTINGS, as_of=AS_OF
+    )
+
+
+@pytest.mark.parametrize(
+    ("question", "phrase"),
+    [
+        ("Who ran the summer camp in 2023?", "in 2023"),
+        ("Why did the toll fall this week?", "this week"),
+        ("What did the Arab Spring of 2011 change?", "of 2011"),
+    ],
+)
+def test_season_words_in_other_senses_are_not_read_as_seasons(question: str, phrase: str) -> None:
+    window = read_time(question, AS_OF, STRICT)
+    assert (window.phrase if window else "") == phrase
+
+
+@pytest.mark.parametrize("settings", [SETTINGS, STRICT])
+@pytest.mark.parametrize(
+    ("question", "since", "until"),
+    [
+        ("Who chaired the board as of March 2024?", None, date(2024, 3, 31)),
+        ("Who chaired the board as of 1 May 2023?", None, date(2023, 5, 1)),
+        ("Who chaired the board as of Q3 2023?", None, date(2023, 9, 30)),
+        ("What toll was set in 2023, as of 1 May 2023?", date(2023, 1, 1), date(2023, 5, 1)),
+    ],
+)
+def test_as_of_in_the_question_ends_the_search_at_that_date(
+    settings: Settings, question: str, since: date | None, until: date
+) -> None:
+    window = read_time(question, AS_OF, settings)
+    assert window is not None and (window.since, window.until) == (since, until)
+
+
+def test_as_of_in_the_question_and_as_of_given_bound_the_search_at_the_earlier() -> None:
+    question = "Who chaired the board as of 1 May 2023?"
+    window = window_for(question, SETTINGS, as_of=date(2024, 1, 5))
+    assert window is not None
+    assert window.note == (
+        "Searched articles dated up to 2023-05-01 (as of 1 May 2023), and those with no date."
+    )
+    later = window_for("Who chaired the board as of 2024?", SETTINGS, as_of=date(2024, 1, 5))
+    assert later is not None and (later.since, later.until) == (None, date(2024, 1, 7))
+
+
 def test_date_options_accept_dates_and_iso_strings_only() -> None:
     assert as_day("2024-02-01") == as_day(date(2024, 2, 1)) == date(2024, 2, 1)
     assert as_day("") is None
@@ -375,6 +501,20 @@ def test_the_dense_side_finds_the_same_chunks_by_each_of_its_three_ways(dated: E
     assert {retriever.chunks[cid].source for cid in found["stored vectors"]} == {
         "wire.jsonl#toll-jan", "toll-february.html"
     }
+
+
+def test_a_season_or_as_of_in_the_question_bounds_the_articles_retrieved(strict: Engine) -> None:
+    retriever = strict.retriever
+    assert retriever is not None
+
+    def tolls(when: str) -> set[str]:
+        question = f"What cargo toll did the Velmora harbour board set {when}?"
+        window = window_for(question, strict.settings, as_of=AS_OF)
+        return {s for s in dated_sources(retriever.retrieve(question, 10, window)) if "toll" in s}
+
+    assert tolls("in the winter of 2023") == {"wire.jsonl#toll-jan", "toll-february.html"}
+    assert tolls("in Q2 2023") == {"toll-2023.md"}
+    assert tolls("as of 1 February 2024") == {"toll-2023.md", "wire.jsonl#toll-jan"}
 
 
 def test_since_and_until_leave_undated_articles_out(dated: Engine) -> None:
