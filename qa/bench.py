@@ -970,11 +970,16 @@ def in_fresh_process(
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the benchmark; return 0, or 2 when the corpus or a size is unusable. With
-    `--answers`, the answer benchmark (`qa.readbench`) runs instead."""
+    `--answers`, the answer benchmark (`qa.readbench`) runs instead; with `--calibrate`, the fit
+    of the reader's confidence (`qa.calibrate`)."""
     if "--answers" in (sys.argv[1:] if argv is None else argv):
         from qa.readbench import main as answers_main
 
         return answers_main(argv)
+    if "--calibrate" in (sys.argv[1:] if argv is None else argv):
+        from qa.calibrate import main as calibrate_main
+
+        return calibrate_main(argv)
     options = parse_args(argv)
     start_process(options.verbose)
     corpus = options.corpus

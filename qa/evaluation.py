@@ -187,8 +187,11 @@ def summarise(results: list[QuestionResult], questions: list[Question]) -> dict[
     citations = [(r.id, s) for r in answered for s in r.cited]
     latencies = sorted(r.latency_ms for r in results)
     quotes = sum(r.quotes_total for r in results)
+    right = sum(r.passed and not r.refused for r in answerable)
+    wrong = sum(not r.refused for r in results) - right
     return {
         "answer_accuracy": _ratio(sum(r.passed for r in answerable), len(answerable)),
+        "crag_score": _ratio(right - wrong, len(results)),
         "refusal_precision": _ratio(sum(not r.answerable for r in refused), len(refused)),
         "refusal_recall": _ratio(sum(r.refused for r in unanswerable), len(unanswerable)),
         "citation_precision": _ratio(sum(s in expected[i] for i, s in citations), len(citations)),
@@ -364,6 +367,7 @@ def format_summary(report: Report) -> Any:
     missed = [r for r in report.results if not r.passed]
     lines = [f"{r.id}: missed ({r.why})" for r in missed] if report.failed_thresholds else []
     lines.append(
+        f"CRAG {m['crag_score']:+.3f} | "
         f"answer accuracy {m['answer_accuracy']:.3f} | refusal P {m['refusal_precision']:.3f} "
         f"R {m['refusal_recall']:.3f} | citation P {m['citation_precision']:.3f} "
         f"R {m['citation_recall']:.3f} | quotes {m['quote_faithfulness']:.3f} | "

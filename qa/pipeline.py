@@ -230,6 +230,14 @@ class Engine:
             return indexes.texts[source]
         return self.store.article_text(source)
 
+    def passages(
+        self, question: str, *, as_of: date | None = None
+    ) -> tuple[str, list[ScoredChunk]]:
+        """The checked question and the passages `ask` would answer it from (none when its time
+        window holds no article): what the reader's calibration is fitted on."""
+        text, _, _, passages = self._retrieve(question, None, as_of)
+        return text, passages or []
+
     def _retrieve(
         self,
         question: str,

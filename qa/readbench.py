@@ -35,6 +35,7 @@ from typing import Any
 import numpy as np
 from tqdm import tqdm
 
+from qa.answer import calibration
 from qa.bench import (
     Hit,
     cpu_model,
@@ -48,7 +49,7 @@ from qa.settings import PROJECT_ROOT, Settings
 
 log = logging.getLogger("qa.bench")
 
-THRESHOLDS = tuple(round(t, 2) for t in np.arange(0.0, 1.51, 0.05))
+THRESHOLDS = tuple(round(t, 2) for t in np.arange(0.0, 1.0, 0.05))
 BASELINE_SCRIPT = """
 import json, sys
 from pathlib import Path
@@ -163,10 +164,10 @@ def ensure_store(articles: list[dict[str, Any]], root: Path) -> Settings:
 
 def ask_quizzes(settings: Settings, quizzes: list[Quiz], as_of: bool) -> list[dict[str, Any]]:
     """Each quiz asked with the evidence gate off (so every answer has a confidence), timed;
-    the gated outcome is the same answer held to `min_support`."""
+    the gated outcome is the same answer held to `min_confidence`."""
     from qa.pipeline import Engine
 
-    ungated = settings.model_copy(update={"min_support": 0.0})
+    ungated = settings.model_copy(update={"min_confidence": 0.0})
     engine = Engine(ungated)
     engine.load()
     assert engine.indexes is not None
@@ -178,7 +179,7 @@ def ask_quizzes(settings: Settings, quizzes: list[Quiz], as_of: bool) -> list[di
         answer = engine.ask(quiz.question, as_of=day)
         seconds = time.perf_counter() - started
         right = not answer.refused and judge(answer.text, quiz)
-        gated_refused = answer.refused or answer.confidence < settings.min_support
+        gated_refused = answer.refused or answer.confidence < settings.min_confidence
         row = {
             "id": quiz.id,
             "answerable": quiz.answerable,
@@ -287,9 +288,10 @@ def write_markdown(report: dict[str, Any], path: Path) -> None:
         "answer holds the right choice and none of the others. CRAG-style score: (right − "
         "wrong) / N. *as_of*: each question asked as of its own date; the articles' dates are "
         "the day of the search, not of publication, so these are an upper bound for a real "
-        "archive. The evidence gate was calibrated on the 1,000-article slice (questions dated "
-        f"until {report.get('tuned_until') or '?'}); 'after tuning dates' counts only the "
-        "questions dated later, never tuned on.",
+        "archive. The answer is given when its calibrated probability of being right reaches "
+        f"{report.get('min_confidence')}; the model was fitted on questions dated until "
+        f"{report.get('tuned_until') or '?'} ({report.get('calibration', {}).get('command')}); "
+        "'after tuning dates' counts only the questions dated later, never fitted or tuned on.",
         "",
         "| size | condition | group | N | right | refused | wrong | CRAG |",
         "|---|---|---|---|---|---|---|---|",
@@ -368,6 +370,9 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser.add_argument("--tuned-until", type=date.fromisoformat,
                         help="last question date of the tuning slice (YYYY-MM-DD)")
     parser.add_argument("--limit", type=int, default=0, help="at most this many questions")
+    parser.add_argument("--skip", type=int, default=0,
+                        help="articles (in date order) left out before each slice: a slice of "
+                        "later dates, e.g. held out from the dates a model was fitted on")
     return parser.parse_args(argv)
 
 
@@ -378,6 +383,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         logging.getLogger(name).setLevel(logging.WARNING)
     articles = load_articles(options.corpus)
     quizzes = load_quizzes(options.corpus / "questions.jsonl")
+    articles = articles[options.skip:]
     sizes = [len(articles) if s.strip() == "all" else min(int(s), len(articles))
              for s in options.sizes.split(",")]
     options.out.mkdir(parents=True, exist_ok=True)
@@ -388,11 +394,13 @@ def main(argv: Sequence[str] | None = None) -> int:
         "machine": {"cpu": cpu_model(), "cores": os.cpu_count(),
                     "python": platform.python_version()},
         "tuned_until": options.tuned_until.isoformat() if options.tuned_until else None,
-        "min_support": make_settings().min_support,
+        "min_confidence": make_settings().min_confidence,
+        "calibration": calibration.load().fitted_on,
         "sizes": [],
     }
     for size in sizes:
-        label = "all" if size == len(articles) else str(size)
+        label = "all" if size == len(articles) and not options.skip else str(size)
+        label = f"{options.skip}+{label}" if options.skip else label
         report["sizes"].append(run_size(label, articles[:size], quizzes, options))
         report["finished"] = datetime.now(UTC).isoformat(timespec="seconds")
         (options.out / "answers.json").write_text(json.dumps(report, indent=1), encoding="utf-8")

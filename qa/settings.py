@@ -188,10 +188,9 @@ class Settings(BaseSettings):
     min_support: float = Field(
         0.3,
         ge=0.0,
-        description="Confidence an answer must reach, else it is a refusal: a short answer's "
-        "votes, a sentence answer's support. Calibrated on evals/questions.yaml (accuracy "
-        "0.915 with every unanswerable refused from 0.30 to 0.33, 0.894 up to 0.40) and the "
-        "1,000-article RealTimeQA slice (its CRAG-style score rises with the threshold).",
+        description="Support (see lexical_weight, sentence_weight, passage_weight) a sentence "
+        "needs to be shown to the LLM answerers whatever its words, and to count among the "
+        "best evidence their answer must cite.",
     )
     lexical_weight: float = Field(
         0.33,
@@ -277,11 +276,13 @@ class Settings(BaseSettings):
         ge=1,
         description="Words on each side of a candidate answer that count as standing next to it.",
     )
-    open_answer_margin: float = Field(
-        0.1,
+    min_confidence: float = Field(
+        0.5,
         ge=0.0,
-        description="Support above min_support a sentence needs to answer a 'which X' question "
-        "in which no named candidate was found (the answer may be a plain noun).",
+        le=1.0,
+        description="Probability of being right (the calibrated model of qa/answer/calibration"
+        ".py) an answer needs, else it is a refusal. 0.5 is where answering starts to pay when a "
+        "wrong answer costs what a right one gains (CRAG-style scoring: +1, 0, -1); not tuned.",
     )
     max_question_chars: int = Field(
         1000, ge=10, description="Longest question accepted, in characters."

@@ -4,18 +4,23 @@ For a question that asks for something (a name, a place, a date, an amount...), 
 of the asked kind in the best-supported sentences gets a vote weighted by that sentence's
 support; variants of one answer ("Luke Humphries", "Humphries") pool their votes, and the same
 answer in several articles counts for more than in one. A candidate the question already names is
-not an answer. The winner must reach `min_vote` and its sentence `min_support`, or the answer is
-the refusal: decided here, in code. Questions that ask why or how, or for a phrase, are answered
-with their best-supported sentences, as before.
+not an answer. Questions that ask why or how, or for a phrase, are answered with their
+best-supported sentences.
+
+The pick's confidence is the probability that it is right, from the calibrated model of
+`calibration`; unless it reaches `min_confidence` the answer is the refusal: decided here, in
+code.
 """
 
 from __future__ import annotations
 
 import logging
+import math
 import re
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 
+from qa.answer import calibration
 from qa.answer.asked import Asked, asked
 from qa.answer.candidates import Candidate, counts, name_candidates, numeric_candidates, people_in
 from qa.answer.disagree import QUANTITY_KINDS, differ, quantity, relation
@@ -37,11 +42,14 @@ from qa.types import Answer, Citation, Disagreement, ScoredChunk, SourcedValue
 log = logging.getLogger(__name__)
 
 NUMERIC = frozenset({"amount", "percent", "count", "duration", "date", "year"})
-ENUMERATION = re.compile(r"(?:[^,;]{2,40},\s+){2,}[^,;]{0,40}\band\b|\bsuch as\b|\bincluding\b")
-"""A sentence that enumerates ("logistics, intelligence, communication and medical help")."""
 OPEN_KINDS = frozenset({"event", "work", "name"})
 """Kinds whose answer may be a plain noun ("measles"): with no named candidate, the best
 sentence answers."""
+CHOICES = re.compile(r"\b(?:of|from|among) the following\b|\ball of the above\b", re.IGNORECASE)
+"""A question written for a list of choices ("Which of the following ..."): unanswerable when it
+ends before listing them, since the passages cannot say which choice is meant."""
+ENUMERATION = re.compile(r"(?:[^,;]{2,40},\s+){2,}[^,;]{0,40}\band\b|\bsuch as\b|\bincluding\b")
+"""A sentence that enumerates ("logistics, intelligence, communication and medical help")."""
 
 
 @dataclass
@@ -87,6 +95,8 @@ class Reading:
     evidence: list[Evidence]
     votes: list[Vote]
     pick: Pick | None
+    features: dict[str, float] = field(default_factory=dict)
+    """What the calibrated model weighed of the pick."""
 
 
 class ExtractiveAnswerer:
@@ -97,29 +107,81 @@ class ExtractiveAnswerer:
     def __init__(self, settings: Settings, vocabulary: Vocabulary) -> None:
         self.settings = settings
         self.vocabulary = vocabulary
+        self.model: calibration.Model | None = None
+        """The calibrated model; the shipped one unless set (as its fit sets a neutral one)."""
 
     def read(self, question: str, passages: list[ScoredChunk]) -> Reading:
-        """Score the sentences, collect and vote candidates, and pick the answer (or None)."""
+        """Score the sentences, collect and vote candidates, and pick the answer (or None); its
+        confidence is the calibrated probability that it is right."""
         wanted = asked(question)
         evidence = score_sentences(question, passages, self.vocabulary, self.settings)
+        if CHOICES.search(question) and question.rstrip().endswith("?"):
+            return Reading(wanted, evidence, [], None)
         if wanted.kind == "expansion":
             return Reading(wanted, evidence, [], self._expansion(wanted, evidence, passages))
+        votes: list[Vote] = []
         if wanted.kind == "list":
-            listing = sorted(
+            evidence = sorted(
                 evidence,
                 key=lambda e: -e.support * (self.settings.context_boost
                                             if ENUMERATION.search(e.sentence.text) else 1.0),
             )
-            return Reading(wanted, listing, [], self._sentence(listing))
-        if wanted.kind is None:
-            return Reading(wanted, evidence, [], self._sentence(evidence))
-        votes = self.vote(question, wanted, evidence)
-        if wanted.kind in OPEN_KINDS and (
-            not votes or all(e is not evidence[0] for vote in votes for _, e, _ in vote.backing)
-        ):  # the best sentence names nothing of the kind: its answer may be a plain noun
-            return Reading(wanted, evidence, votes, self._sentence(evidence, strict=True))
-        pick = self._typed(wanted, votes)
-        return Reading(wanted, evidence, votes, pick)
+        elif wanted.kind is not None:
+            votes = self.vote(question, wanted, evidence)
+        if not evidence or (wanted.kind not in (None, "list", *OPEN_KINDS) and not votes):
+            return Reading(wanted, evidence, votes, None)
+        sentence_answer = not votes or (wanted.kind in OPEN_KINDS and all(
+            e is not evidence[0] for vote in votes for _, e, _ in vote.backing
+        ))  # the best sentence names nothing of the kind: its answer may be a plain noun
+        features = self.features(question, wanted, evidence, votes, sentence_answer)
+        if self.model is None:
+            self.model = calibration.load()
+        confidence = self.model.probability(features)
+        if sentence_answer:
+            return Reading(wanted, evidence, votes, Pick(evidence[0], None, confidence), features)
+        _, best, candidate = votes[0].backing[0]
+        short = longest_variant_in(votes[0], best) or candidate.text
+        return Reading(wanted, evidence, votes, Pick(best, short, confidence), features)
+
+    def features(self, question: str, wanted: Asked, evidence: list[Evidence], votes: list[Vote],
+                 sentence_answer: bool) -> dict[str, float]:
+        """What the calibrated model weighs of the answer: the best-voted candidate in its best
+        sentence, or the best sentence itself (`calibration.FEATURES` says what each is)."""
+        weights = question_weights(question, self.vocabulary)
+        total = sum(weights.values()) or 1.0
+        e = evidence[0] if sentence_answer else votes[0].backing[0][1]
+        own = set(terms(e.sentence.text))
+        features = {
+            "corpus_size": math.log10(1 + self.vocabulary.n),
+            f"asked_{calibration.asked_group(wanted.kind)}": 1.0,
+            "support": e.support,
+            "lexical": e.lexical,
+            "semantic": e.semantic,
+            "passage": e.passage,
+            "coverage": sum(w for t, w in weights.items() if t in own) / total,
+            "passage_rank": 1.0 / (1 + e.sentence.rank),
+            "top_sentence": float(e is evidence[0]),
+            "stands_out": e.support - evidence[min(len(evidence), 10) // 2].support,
+        }
+        if sentence_answer:
+            return features | {"sentence_answer": 1.0}
+        winner = votes[0]
+        candidate = winner.backing[0][2]
+        near, head = self._closeness(candidate, e.sentence.text, weights, wanted.head)
+        stems = set(terms(candidate.text))
+        named = set(terms(self.vocabulary.expand(question)))
+        last = re.compile(rf"(?<!\w){re.escape(candidate.text.split()[-1])}(?!\w)")
+        runner_up = votes[1].score if len(votes) > 1 else 0.0
+        return features | {
+            "log_votes": math.log(winner.score + 1e-3),
+            "rival": math.log((runner_up + 1e-3) / (winner.score + 1e-3)),
+            "kind_fit": accepts().get(wanted.kind or "", {}).get(winner.kind, 0.0),
+            "near": near,
+            "head": float(head),
+            "named": len(stems & named) / len(stems) if stems else 0.0,
+            "length": math.log1p(len(candidate.text.split())),
+            "in_top_sentence": float(bool(last.search(evidence[0].sentence.text))),
+        }
 
     def evidence(self, question: str, passages: list[ScoredChunk]) -> list[Evidence]:
         """The sentences in the order the reader trusts them: the picked answer's first, then
@@ -183,13 +245,19 @@ class ExtractiveAnswerer:
         the more of them the more ("UK counterpart, James Heapey" for "who is the UK minister"),
         and for one its head noun names ("Operation Linda Nchi" for "what was the operation
         called")."""
+        local, named_by_head = self._closeness(candidate, sentence, weights, head)
+        boost = 1.0 + (self.settings.context_boost - 1.0) * 2 * local
+        return boost * self.settings.context_boost if named_by_head else boost
+
+    def _closeness(self, candidate: Candidate, sentence: str, weights: dict[str, float],
+                   head: str | None) -> tuple[float, bool]:
+        """The share of the question's words (by rarity) standing next to a candidate, and
+        whether the question's head noun does (or the candidate holds it)."""
         near = self._near(candidate, sentence)
         total = sum(weights.values()) or 1.0
         local = sum(w for t, w in weights.items() if t in near) / total
-        boost = 1.0 + (self.settings.context_boost - 1.0) * 2 * local
-        if head and (head[:5] in candidate.text.lower() or set(terms(head)) & near):
-            boost *= self.settings.context_boost
-        return boost
+        return local, bool(head and (head[:5] in candidate.text.lower()
+                                     or set(terms(head)) & near))
 
     def _near(self, candidate: Candidate, sentence: str) -> set[str]:
         """The stems within `context_words` of a candidate in its sentence."""
@@ -223,25 +291,6 @@ class ExtractiveAnswerer:
                     home.kind = vote.kind
         return kept
 
-    def _typed(self, wanted: Asked, votes: list[Vote]) -> Pick | None:
-        """The winning candidate in its best sentence. Its confidence is its votes without the
-        weight of its kind: that weight ranks the candidates of one question (a known person
-        over an unknown name for "who"), not how well the evidence holds."""
-        if not votes:
-            return None
-        winner = votes[0]
-        _, evidence, candidate = winner.backing[0]
-        short = longest_variant_in(winner, evidence)
-        kind_weight = accepts().get(wanted.kind or "", {}).get(winner.kind, 1.0) or 1.0
-        return Pick(evidence, short or candidate.text, winner.score / kind_weight)
-
-    def _sentence(self, evidence: list[Evidence], strict: bool = False) -> Pick | None:
-        """The best-supported sentence, when it is supported enough."""
-        if not evidence:
-            return None
-        margin = self.settings.open_answer_margin if strict else 0.0
-        return Pick(evidence[0], None, evidence[0].support - margin)
-
     def _expansion(
         self, wanted: Asked, evidence: list[Evidence], passages: list[ScoredChunk]
     ) -> Pick | None:
@@ -269,7 +318,7 @@ class ExtractiveAnswerer:
         for part in split_question(question):
             reading = self.read(part, passages)
             pick = reading.pick
-            if pick and pick.confidence < self.settings.min_support:
+            if pick and pick.confidence < self.settings.min_confidence:
                 pick = None
             if pick and pick.short and reading.asked.kind in QUANTITY_KINDS:
                 pick = self._with_rivals(part, pick, reading, articles)

@@ -1,0 +1,176 @@
+"""Fit the reader's calibrated confidence (`qa.answer.calibration`) on dated quizzes.
+
+    qa bench --calibrate --corpus ../shared/bench/realtimeqa-2024 --stores /work/rtqa \
+        --size all --until 2024-04-30 --seed-questions evals/questions.yaml
+
+Every answer the reader picks is one example, labelled right or wrong by the rule its benchmark
+judges with: RealTimeQA's questions dated up to `--until` (answerable or not, each asked as of
+today and as of its own date: the answer holds the right choice and none of the others), and the
+seed calibration file's questions on the bundled corpus (every expected fact present; never, for
+a question the corpus cannot answer). The model says how likely a pick is right; it does not
+change which answer is picked. Questions dated later are never seen here: the answer benchmark
+reports on them (`--tuned-until`). The fitted model is written to
+`qa/answer/data/calibration.json` with what it was fitted on.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import sys
+from collections.abc import Sequence
+from datetime import UTC, date, datetime
+from pathlib import Path
+
+from tqdm import tqdm
+
+from qa.answer import calibration
+from qa.answer.reader import ExtractiveAnswerer, Reading, self_contained
+from qa.bench import load_articles, make_settings
+from qa.evaluation import load_questions, missing_facts
+from qa.readbench import Quiz, ensure_store, judge, load_quizzes
+from qa.settings import PROJECT_ROOT, Settings
+
+log = logging.getLogger("qa.calibrate")
+
+Example = tuple[dict[str, float], bool]
+
+
+def answer_text(reading: Reading) -> str:
+    """What the answer says with the reading's pick: its short answer, then its quote."""
+    assert reading.pick is not None
+    start, end = self_contained(reading.pick.evidence.sentence)
+    chunk = reading.pick.evidence.sentence.chunk.chunk
+    quote = chunk.text[start - chunk.start : end - chunk.start]
+    return f"{reading.pick.short} — {quote}" if reading.pick.short else quote
+
+
+def quiz_examples(settings: Settings, quizzes: list[Quiz]) -> list[Example]:
+    """Each quiz asked as of today and as of its own date."""
+    from qa.pipeline import Engine
+
+    engine = Engine(settings)
+    engine.load()
+    assert engine.indexes is not None
+    reader = engine.indexes.answerer
+    assert isinstance(reader, ExtractiveAnswerer), "the calibration weighs the extractive reader"
+    reader.model = calibration.neutral()
+    examples: list[Example] = []
+    for quiz in tqdm(quizzes, desc="read quizzes", unit="question"):
+        for as_of in (None, quiz.day):
+            text, passages = engine.passages(quiz.question, as_of=as_of)
+            reading = reader.read(text, passages) if passages else None
+            if reading is not None and reading.pick is not None:
+                examples.append((reading.features, judge(answer_text(reading), quiz)))
+    return examples
+
+
+def seed_examples(questions_file: Path) -> list[Example]:
+    """The seed question file's questions on the bundled corpus."""
+    from qa.pipeline import Engine
+
+    engine = Engine(make_settings())
+    engine.ingest(progress=False)
+    assert engine.indexes is not None
+    reader = engine.indexes.answerer
+    assert isinstance(reader, ExtractiveAnswerer), "the calibration weighs the extractive reader"
+    reader.model = calibration.neutral()
+    questions, _ = load_questions(questions_file)
+    examples: list[Example] = []
+    for question in questions:
+        text, passages = engine.passages(question.question, as_of=question.as_of)
+        reading = reader.read(text, passages) if passages else None
+        if reading is not None and reading.pick is not None:
+            right = question.answerable and not missing_facts(question, answer_text(reading))
+            examples.append((reading.features, right))
+    return examples
+
+
+def read_quizzes(options: argparse.Namespace) -> tuple[list[Example], int]:
+    """The examples of every slice's quizzes dated up to `--until`, and how many quizzes."""
+    articles = load_articles(options.corpus)
+    quizzes = load_quizzes(options.corpus / "questions.jsonl")
+    examples: list[Example] = []
+    asked = 0
+    for size in options.sizes.split(","):
+        label = size.strip()
+        part = articles if label == "all" else articles[: int(label)]
+        ids = {a["id"] for a in part}
+        first = min(a["date"].replace("-", "/") for a in part)
+        chosen = [q for q in quizzes if first <= q.day.strftime("%Y/%m/%d")
+                  and q.day <= options.until and q.article_ids <= ids]
+        settings = ensure_store(part, options.stores / f"size-{label}")
+        examples += quiz_examples(settings, chosen)
+        asked += len(chosen)
+    return examples, asked
+
+
+def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(prog="qa bench --calibrate", description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--calibrate", action="store_true", help="(selects this command)")
+    parser.add_argument("--corpus", type=Path, required=True, help="RealTimeQA 2024 folder")
+    parser.add_argument("--stores", type=Path, required=True,
+                        help="folder of the benchmark's stores (one per size, reused)")
+    parser.add_argument("--sizes", default="1000,all",
+                        help="article counts of the slices read (each with its own store), or "
+                        "'all': the same questions read among more articles teach the model "
+                        "what more near misses do")
+    parser.add_argument("--until", type=date.fromisoformat, required=True,
+                        help="last question date fitted on (YYYY-MM-DD)")
+    parser.add_argument("--seed-questions", type=Path,
+                        default=PROJECT_ROOT / "evals" / "questions.yaml",
+                        help="seed question file fitted on too (the calibration file)")
+    parser.add_argument("--l2", type=float, default=1.0, help="L2 penalty of the fit")
+    parser.add_argument("--seed-share", type=float, default=1.0,
+                        help="weight of the seed file's examples in all, relative to the "
+                        "quizzes' (1: the two count alike, however many examples each has)")
+    parser.add_argument("--out", type=Path, default=calibration.DATA)
+    parser.add_argument("--examples", type=Path,
+                        help="JSON file of the read examples: written after reading, and read "
+                        "instead of reading again when it exists (to refit with another --l2 or "
+                        "--seed-share)")
+    return parser.parse_args(argv)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    options = parse_args(argv)
+    logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
+    for name in ("qa.answer.evidence", "httpx", "chromadb"):
+        logging.getLogger(name).setLevel(logging.WARNING)
+    if options.examples and options.examples.exists():
+        saved = json.loads(options.examples.read_text(encoding="utf-8"))
+        examples = [(f, bool(y)) for f, y in saved["realtimeqa"]]
+        seed = [(f, bool(y)) for f, y in saved["seed"]]
+        questions = int(saved["questions"])
+    else:
+        examples, questions = read_quizzes(options)
+        seed = seed_examples(options.seed_questions)
+        if options.examples:
+            options.examples.write_text(json.dumps(
+                {"realtimeqa": examples, "seed": seed, "questions": questions}), encoding="utf-8")
+    rows = [f for f, _ in examples + seed]
+    labels = [y for _, y in examples + seed]
+    seed_weight = options.seed_share * len(examples) / max(1, len(seed))
+    weights = [1.0] * len(examples) + [seed_weight] * len(seed)
+    model = calibration.fit(rows, labels, options.l2, sample_weights=weights, fitted_on={
+        "command": "qa bench " + " ".join(sys.argv[2:] if argv is None else argv),
+        "fitted": datetime.now(UTC).isoformat(timespec="seconds"),
+        "realtimeqa_questions": questions,
+        "realtimeqa_sizes": options.sizes,
+        "realtimeqa_until": options.until.isoformat(),
+        "realtimeqa_examples": len(examples),
+        "realtimeqa_right": sum(y for _, y in examples),
+        "seed_file": options.seed_questions.name,
+        "seed_examples": len(seed),
+        "seed_right": sum(y for _, y in seed),
+        "seed_weight": round(seed_weight, 4),
+        "l2": options.l2,
+    })
+    options.out.write_text(json.dumps(model.to_json(), indent=1) + "\n", encoding="utf-8")
+    log.info("Fitted on %d examples (%d right); wrote %s", len(rows), sum(labels), options.out)
+    for name, weight in sorted(zip(calibration.FEATURES, model.weights, strict=True),
+                               key=lambda p: -abs(p[1])):
+        log.info("  %-16s %+.3f", name, weight)
+    return 0

@@ -1,0 +1,83 @@
+"""The reader's calibrated confidence: a probability fitted on labelled answers, shipped as data,
+that ranks a question's candidate answers and decides, in code, when to refuse."""
+
+from __future__ import annotations
+
+import json
+import random
+from pathlib import Path
+
+import pytest
+
+from qa.answer import calibration
+from qa.answer.reader import ExtractiveAnswerer
+from qa.pipeline import Engine
+from qa.settings import PROJECT_ROOT, Settings
+
+
+def test_the_fit_learns_which_evidence_makes_an_answer_right() -> None:
+    draw = random.Random(7)
+    rows, labels = [], []
+    for _ in range(600):
+        support = draw.random()
+        rows.append({"support": support, "named": draw.random()})
+        labels.append(draw.random() < support)  # right as often as the support says
+    model = calibration.fit(rows, labels, l2=1.0, fitted_on={})
+    low, high = model.probability({"support": 0.1}), model.probability({"support": 0.9})
+    assert low < 0.3 < 0.7 < high
+    assert abs(model.probability({"support": 0.5, "named": 0.0})
+               - model.probability({"support": 0.5, "named": 1.0})) < 0.1
+
+
+def test_the_shipped_model_reads_the_features_the_reader_computes() -> None:
+    model = calibration.load()
+    assert len(model.weights) == len(calibration.FEATURES)
+    assert model.fitted_on["realtimeqa_questions"] > 0
+    assert model.fitted_on["seed_examples"] > 0
+
+
+def test_a_model_fitted_on_other_features_is_refused(tmp_path: Path) -> None:
+    data = json.loads(calibration.DATA.read_text(encoding="utf-8"))
+    data["features"] = data["features"][:-1]
+    other = tmp_path / "other.json"
+    other.write_text(json.dumps(data), encoding="utf-8")
+    with pytest.raises(ValueError, match="other features"):
+        calibration.load(other)
+
+
+@pytest.fixture(scope="module")
+def seed(tmp_path_factory: pytest.TempPathFactory) -> Engine:
+    root = tmp_path_factory.mktemp("calibration-seed")
+    engine = Engine(Settings(corpus_dir=PROJECT_ROOT / "corpus", store_dir=root / "store"))
+    engine.ingest(progress=False)
+    return engine
+
+
+def test_the_answer_carries_the_probability_the_model_gives_its_evidence(seed: Engine) -> None:
+    question = "In which city was the Kenya-US defence cooperation framework signed?"
+    text, passages = seed.passages(question)
+    assert seed.indexes is not None
+    reader = seed.indexes.answerer
+    assert isinstance(reader, ExtractiveAnswerer)
+    reading = reader.read(text, passages)
+    assert reading.pick is not None
+    chance = calibration.load().probability(reading.features)
+    assert reading.pick.confidence == pytest.approx(chance)
+    answer = seed.ask(question)
+    assert answer.short == "Nairobi"
+    assert answer.confidence == pytest.approx(chance)
+    assert chance >= seed.settings.min_confidence
+
+
+def test_an_answer_below_the_confidence_it_needs_is_a_refusal(seed: Engine) -> None:
+    question = "In which city was the Kenya-US defence cooperation framework signed?"
+    confident = seed.ask(question)
+    strict = Engine(seed.settings.model_copy(update={"min_confidence": 0.999}))
+    strict.load()
+    refused = strict.ask(question)
+    assert not confident.refused and refused.refused and not refused.citations
+
+
+def test_a_question_written_for_choices_it_was_not_given_is_refused(seed: Engine) -> None:
+    answer = seed.ask("Which of the following officials did not attend the signing?")
+    assert answer.refused and not answer.citations
