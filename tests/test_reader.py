@@ -211,7 +211,9 @@ def test_what_an_acronym_stands_for_is_answered_from_the_corpus_definition(seed:
 
 def test_a_quote_that_points_back_brings_the_sentence_before_it(seed: Engine) -> None:
     texts = {a.source: a.text for a in load_corpus(seed.settings.corpus_dir).articles}
-    answer = seed.ask("What support will the Haiti police mission get from the US?")
+    ungated = Engine(seed.settings.model_copy(update={"min_confidence": 0.0}))
+    ungated.load()  # the quote is what this checks, however likely the answer is right
+    answer = ungated.ask("What support will the Haiti police mission get from the US?")
     assert not answer.refused
     for citation in answer.citations:
         assert texts[citation.source][citation.start : citation.end] == citation.quote
