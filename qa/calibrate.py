@@ -29,7 +29,7 @@ from qa.answer import calibration
 from qa.answer.reader import ExtractiveAnswerer, Reading, self_contained
 from qa.bench import load_articles, make_settings
 from qa.evaluation import load_questions, missing_facts
-from qa.readbench import Quiz, ensure_store, judge, load_quizzes
+from qa.readbench import Quiz, ensure_store, judge, load_quizzes, start_logging
 from qa.settings import PROJECT_ROOT, Settings
 
 log = logging.getLogger("qa.calibrate")
@@ -136,9 +136,7 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
 
 def main(argv: Sequence[str] | None = None) -> int:
     options = parse_args(argv)
-    logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
-    for name in ("qa.answer.evidence", "httpx", "chromadb"):
-        logging.getLogger(name).setLevel(logging.WARNING)
+    start_logging()
     if options.examples and options.examples.exists():
         saved = json.loads(options.examples.read_text(encoding="utf-8"))
         examples = [(f, bool(y)) for f, y in saved["realtimeqa"]]

@@ -376,11 +376,16 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     return parser.parse_args(argv)
 
 
-def main(argv: Sequence[str] | None = None) -> int:
-    options = parse_args(argv)
+def start_logging() -> None:
+    """Progress at INFO, without the reader's and the HTTP clients' chatter."""
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
     for name in ("qa.answer.evidence", "httpx", "chromadb"):
         logging.getLogger(name).setLevel(logging.WARNING)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    options = parse_args(argv)
+    start_logging()
     articles = load_articles(options.corpus)
     quizzes = load_quizzes(options.corpus / "questions.jsonl")
     articles = articles[options.skip:]
