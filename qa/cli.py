@@ -278,6 +278,8 @@ def render(answer: Any, as_json: bool = False) -> str:
         lines = [answer.short, answer.text.removeprefix(f"{answer.short} — ")]
     if answer.window is not None and answer.window.note:
         lines.append(f"({answer.window.note})")
+    if not answer.refused:
+        lines.append(f"(Likely right: {answer.confidence:.0%})")
     if answer.citations:
         lines.append("\nSources:")
     for c in answer.citations:

@@ -106,6 +106,7 @@ CSS = """
 .qa-answer .qa-cite:hover, .qa-answer .qa-cite:focus { text-decoration: underline;
   background: var(--background-fill-secondary); outline: none; }
 .qa-about { margin-top: .4em; font-size: .85em; opacity: .75; }
+.qa-confidence { margin-top: .3em; font-size: .8em; opacity: .65; }
 .qa-sources { margin-top: .8em; padding-top: .5em;
   border-top: 1px solid var(--border-color-primary); }
 .qa-sources-label { font-size: .8em; text-transform: uppercase; letter-spacing: .05em;
@@ -242,6 +243,9 @@ def answer_html(answer: Answer, engine: Engine, about: str | None = None) -> str
         parts.append(f'<div class="qa-short"><strong>{esc(answer.short)}</strong></div>')
         text = text.removeprefix(f"{answer.short} — ")
     parts.append(f'<div class="qa-answer">{marked_answer(text)}</div>')
+    parts.append(f'<div class="qa-confidence" title="The calibrated probability that this answer '
+                 f'is right; below {engine.settings.min_confidence:.0%} the answer is a refusal">'
+                 f'Likely right: {answer.confidence:.0%}</div>')
     if about:
         parts.append(f'<div class="qa-about">About: {esc(about)}</div>')
     if note:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import shutil
 import subprocess
 import sys
@@ -51,6 +52,7 @@ def test_ask_prints_the_answer_then_numbered_sources(corpus_and_store: tuple[Pat
     assert result.returncode == 0, result.stderr
     answer, sources = result.stdout.split("\nSources:\n")
     assert "Manda Bay" in answer and "[1]" in answer
+    assert re.search(r"\(Likely right: \d+%\)", answer)
     assert sources.startswith("[1] U.S. defense secretary, Kenyan counterpart sign defense")
     assert "“Austin also expressed his gratitude to Kenya for hosting U.S. forces" in sources
 

@@ -207,6 +207,7 @@ def test_follow_up_finds_the_articles_of_the_previous_question(window: Window,
     expect(first.locator(".qa-source").first).to_be_visible()
     reply = window.send("Who signed it?")
     expect(reply).not_to_contain_text("Searched as")
+    expect(reply.locator(".qa-confidence")).to_have_text(re.compile(r"^Likely right: \d+%$"))
     expect(reply.locator(".qa-about")).to_have_count(0)
     titles = reply.locator(".qa-source summary strong").all_inner_texts()
     assert titles and all(t in SIGNING_TITLES for t in titles), titles
