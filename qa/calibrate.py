@@ -11,6 +11,14 @@ a question the corpus cannot answer). The model says how likely a pick is right;
 change which answer is picked. Questions dated later are never seen here: the answer benchmark
 reports on them (`--tuned-until`). The fitted model is written to
 `qa/answer/data/calibration.json` with what it was fitted on.
+
+On a corpus of one's own, without RealTimeQA: point `QA_CORPUS_DIR` and `QA_STORE_DIR` at it,
+write a question file of it in the eval format (answerable questions with their expected facts,
+and questions it cannot answer), and fit on that alone:
+
+    QA_CORPUS_DIR=... QA_STORE_DIR=... qa bench --calibrate --seed-questions mine.yaml \
+        --out mine.json
+    QA_CALIBRATION_FILE=mine.json qa chat
 """
 
 from __future__ import annotations
@@ -67,7 +75,7 @@ def quiz_examples(settings: Settings, quizzes: list[Quiz]) -> list[Example]:
 
 
 def seed_examples(questions_file: Path) -> list[Example]:
-    """The seed question file's questions on the bundled corpus."""
+    """A question file's questions on the configured corpus (the bundled one by default)."""
     from qa.pipeline import Engine
 
     engine = Engine(make_settings())
@@ -110,18 +118,20 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="qa bench --calibrate", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--calibrate", action="store_true", help="(selects this command)")
-    parser.add_argument("--corpus", type=Path, required=True, help="RealTimeQA 2024 folder")
-    parser.add_argument("--stores", type=Path, required=True,
+    parser.add_argument("--corpus", type=Path,
+                        help="RealTimeQA 2024 folder (without it, the question file alone)")
+    parser.add_argument("--stores", type=Path,
                         help="folder of the benchmark's stores (one per size, reused)")
     parser.add_argument("--sizes", default="1000,all",
                         help="article counts of the slices read (each with its own store), or "
                         "'all': the same questions read among more articles teach the model "
                         "what more near misses do")
-    parser.add_argument("--until", type=date.fromisoformat, required=True,
-                        help="last question date fitted on (YYYY-MM-DD)")
+    parser.add_argument("--until", type=date.fromisoformat,
+                        help="last RealTimeQA question date fitted on (YYYY-MM-DD)")
     parser.add_argument("--seed-questions", type=Path,
                         default=PROJECT_ROOT / "evals" / "questions.yaml",
-                        help="seed question file fitted on too (the calibration file)")
+                        help="question file of the configured corpus fitted on too (the seed "
+                        "calibration file by default)")
     parser.add_argument("--l2", type=float, default=1.0, help="L2 penalty of the fit")
     parser.add_argument("--seed-share", type=float, default=1.0,
                         help="weight of the seed file's examples in all, relative to the "
@@ -131,7 +141,10 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
                         help="JSON file of the read examples: written after reading, and read "
                         "instead of reading again when it exists (to refit with another --l2 or "
                         "--seed-share)")
-    return parser.parse_args(argv)
+    options = parser.parse_args(argv)
+    if options.corpus and not (options.stores and options.until):
+        parser.error("--corpus needs --stores and --until")
+    return options
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -143,21 +156,21 @@ def main(argv: Sequence[str] | None = None) -> int:
         seed = [(f, bool(y)) for f, y in saved["seed"]]
         questions = int(saved["questions"])
     else:
-        examples, questions = read_quizzes(options)
+        examples, questions = read_quizzes(options) if options.corpus else ([], 0)
         seed = seed_examples(options.seed_questions)
         if options.examples:
             options.examples.write_text(json.dumps(
                 {"realtimeqa": examples, "seed": seed, "questions": questions}), encoding="utf-8")
     rows = [f for f, _ in examples + seed]
     labels = [y for _, y in examples + seed]
-    seed_weight = options.seed_share * len(examples) / max(1, len(seed))
+    seed_weight = options.seed_share * len(examples) / len(seed) if examples and seed else 1.0
     weights = [1.0] * len(examples) + [seed_weight] * len(seed)
     model = calibration.fit(rows, labels, options.l2, sample_weights=weights, fitted_on={
         "command": "qa bench " + " ".join(sys.argv[2:] if argv is None else argv),
         "fitted": datetime.now(UTC).isoformat(timespec="seconds"),
         "realtimeqa_questions": questions,
         "realtimeqa_sizes": options.sizes,
-        "realtimeqa_until": options.until.isoformat(),
+        "realtimeqa_until": options.until and options.until.isoformat(),
         "realtimeqa_examples": len(examples),
         "realtimeqa_right": sum(y for _, y in examples),
         "seed_file": options.seed_questions.name,

@@ -276,6 +276,12 @@ class Settings(BaseSettings):
         ge=1,
         description="Words on each side of a candidate answer that count as standing next to it.",
     )
+    calibration_file: Path | None = Field(
+        None,
+        description="The reader's confidence model (JSON, written by qa bench --calibrate); unset "
+        "= the one shipped in qa/answer/data/calibration.json, fitted on a news archive and the "
+        "seed corpus.",
+    )
     min_confidence: float = Field(
         0.5,
         ge=0.0,

@@ -81,3 +81,27 @@ def test_an_answer_below_the_confidence_it_needs_is_a_refusal(seed: Engine) -> N
 def test_a_question_written_for_choices_it_was_not_given_is_refused(seed: Engine) -> None:
     answer = seed.ask("Which of the following officials did not attend the signing?")
     assert answer.refused and not answer.citations
+
+
+def test_a_corpus_of_ones_own_is_calibrated_on_its_own_question_file(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from qa.calibrate import main
+
+    monkeypatch.setenv("QA_CORPUS_DIR", str(PROJECT_ROOT / "corpus"))
+    monkeypatch.setenv("QA_STORE_DIR", str(tmp_path / "store"))
+    model_file = tmp_path / "mine.json"
+    questions = PROJECT_ROOT / "evals" / "heldout.yaml"
+    assert main(["--calibrate", "--seed-questions", str(questions), "--out", str(model_file)]) == 0
+    mine = calibration.load(model_file)
+    assert mine.fitted_on["seed_file"] == "heldout.yaml" and mine.fitted_on["seed_examples"] > 0
+    assert mine.fitted_on["realtimeqa_examples"] == 0
+    engine = Engine(Settings(corpus_dir=PROJECT_ROOT / "corpus", store_dir=tmp_path / "store",
+                             calibration_file=model_file))
+    question = "In which city was the Kenya-US defence cooperation framework signed?"
+    text, passages = engine.passages(question)
+    assert engine.indexes is not None
+    reader = engine.indexes.answerer
+    assert isinstance(reader, ExtractiveAnswerer)
+    reading = reader.read(text, passages)
+    assert engine.ask(question).confidence == pytest.approx(mine.probability(reading.features))
