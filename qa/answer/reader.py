@@ -294,7 +294,9 @@ class ExtractiveAnswerer:
     def _expansion(
         self, wanted: Asked, evidence: list[Evidence], passages: list[ScoredChunk]
     ) -> Pick | None:
-        """"What does X stand for": the sentence that defines X, and its long form."""
+        """"What does X stand for": the sentence that defines X, and its long form. The long
+        form is read from a definition in the articles, here or when the indexes were built, so
+        it is certain (confidence 1), not weighed by the calibrated model."""
         acronym = wanted.acronym or ""
         for e in evidence:
             for found, long_form in harvest_acronyms(e.sentence.text):
@@ -304,7 +306,7 @@ class ExtractiveAnswerer:
         if known:
             for e in evidence:
                 if known in e.sentence.text:
-                    return Pick(e, known, e.support)
+                    return Pick(e, known, 1.0)
         return None
 
     def answer(
