@@ -27,18 +27,23 @@ import argparse
 import json
 import logging
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Iterable, Sequence
 from datetime import UTC, date, datetime
+from functools import partial
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from tqdm import tqdm
 
 from qa.answer import calibration
 from qa.answer.reader import ExtractiveAnswerer, Reading, self_contained
 from qa.bench import load_articles, make_settings
-from qa.evaluation import load_questions, missing_facts
+from qa.evaluation import Question, load_questions, missing_facts
 from qa.readbench import Quiz, ensure_store, judge, load_quizzes, start_logging
 from qa.settings import PROJECT_ROOT, Settings
+
+if TYPE_CHECKING:
+    from qa.pipeline import Engine
 
 log = logging.getLogger("qa.calibrate")
 
@@ -54,24 +59,35 @@ def answer_text(reading: Reading) -> str:
     return f"{reading.pick.short} — {quote}" if reading.pick.short else quote
 
 
+def read_examples(
+    engine: Engine, asks: Iterable[tuple[str, date | None, Callable[[str], bool]]]
+) -> list[Example]:
+    """Each question asked (as of its date) of the engine's store, its pick's features labelled
+    by its judge; a question with no pick (a refusal whatever the model says) gives none."""
+    assert engine.indexes is not None
+    reader = engine.indexes.answerer
+    assert isinstance(reader, ExtractiveAnswerer), "the calibration weighs the extractive reader"
+    reader.model = calibration.neutral()
+    examples: list[Example] = []
+    for question, as_of, right in asks:
+        text, passages = engine.passages(question, as_of=as_of)
+        reading = reader.read(text, passages) if passages else None
+        if reading is not None and reading.pick is not None:
+            examples.append((reading.features, right(answer_text(reading))))
+    return examples
+
+
 def quiz_examples(settings: Settings, quizzes: list[Quiz]) -> list[Example]:
     """Each quiz asked as of today and as of its own date."""
     from qa.pipeline import Engine
 
     engine = Engine(settings)
     engine.load()
-    assert engine.indexes is not None
-    reader = engine.indexes.answerer
-    assert isinstance(reader, ExtractiveAnswerer), "the calibration weighs the extractive reader"
-    reader.model = calibration.neutral()
-    examples: list[Example] = []
-    for quiz in tqdm(quizzes, desc="read quizzes", unit="question"):
-        for as_of in (None, quiz.day):
-            text, passages = engine.passages(quiz.question, as_of=as_of)
-            reading = reader.read(text, passages) if passages else None
-            if reading is not None and reading.pick is not None:
-                examples.append((reading.features, judge(answer_text(reading), quiz)))
-    return examples
+    return read_examples(engine, (
+        (quiz.question, as_of, partial(judge, quiz=quiz))
+        for quiz in tqdm(quizzes, desc="read quizzes", unit="question")
+        for as_of in (None, quiz.day)
+    ))
 
 
 def seed_examples(questions_file: Path) -> list[Example]:
@@ -80,19 +96,16 @@ def seed_examples(questions_file: Path) -> list[Example]:
 
     engine = Engine(make_settings())
     engine.ingest(progress=False)
-    assert engine.indexes is not None
-    reader = engine.indexes.answerer
-    assert isinstance(reader, ExtractiveAnswerer), "the calibration weighs the extractive reader"
-    reader.model = calibration.neutral()
     questions, _ = load_questions(questions_file)
-    examples: list[Example] = []
-    for question in questions:
-        text, passages = engine.passages(question.question, as_of=question.as_of)
-        reading = reader.read(text, passages) if passages else None
-        if reading is not None and reading.pick is not None:
-            right = question.answerable and not missing_facts(question, answer_text(reading))
-            examples.append((reading.features, right))
-    return examples
+    return read_examples(engine, (
+        (question.question, question.as_of, partial(_has_every_fact, question))
+        for question in questions
+    ))
+
+
+def _has_every_fact(question: Question, said: str) -> bool:
+    """Right, for the eval's questions: answerable, and every expected fact said."""
+    return question.answerable and not missing_facts(question, said)
 
 
 def read_quizzes(options: argparse.Namespace) -> tuple[list[Example], int]:

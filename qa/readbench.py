@@ -400,7 +400,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                     "python": platform.python_version()},
         "tuned_until": options.tuned_until.isoformat() if options.tuned_until else None,
         "min_confidence": make_settings().min_confidence,
-        "calibration": calibration.load().fitted_on,
+        "calibration": calibration.load(make_settings().calibration_file).fitted_on,
         "sizes": [],
     }
     for size in sizes:

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from qa.answer import calibration
-from qa.answer.reader import ExtractiveAnswerer
+from qa.answer.reader import ExtractiveAnswerer, Reading
 from qa.pipeline import Engine
 from qa.settings import PROJECT_ROOT, Settings
 
@@ -53,28 +53,34 @@ def seed(tmp_path_factory: pytest.TempPathFactory) -> Engine:
     return engine
 
 
-def test_the_answer_carries_the_probability_the_model_gives_its_evidence(seed: Engine) -> None:
-    question = "In which city was the Kenya-US defence cooperation framework signed?"
-    text, passages = seed.passages(question)
-    assert seed.indexes is not None
-    reader = seed.indexes.answerer
+QUESTION = "In which city was the Kenya-US defence cooperation framework signed?"
+
+
+def reading_of(engine: Engine, question: str) -> Reading:
+    """How the engine's reader reads a question, from the passages `ask` would use."""
+    text, passages = engine.passages(question)
+    assert engine.indexes is not None
+    reader = engine.indexes.answerer
     assert isinstance(reader, ExtractiveAnswerer)
-    reading = reader.read(text, passages)
+    return reader.read(text, passages)
+
+
+def test_the_answer_carries_the_probability_the_model_gives_its_evidence(seed: Engine) -> None:
+    reading = reading_of(seed, QUESTION)
     assert reading.pick is not None
     chance = calibration.load().probability(reading.features)
     assert reading.pick.confidence == pytest.approx(chance)
-    answer = seed.ask(question)
+    answer = seed.ask(QUESTION)
     assert answer.short == "Nairobi"
     assert answer.confidence == pytest.approx(chance)
     assert chance >= seed.settings.min_confidence
 
 
 def test_an_answer_below_the_confidence_it_needs_is_a_refusal(seed: Engine) -> None:
-    question = "In which city was the Kenya-US defence cooperation framework signed?"
-    confident = seed.ask(question)
+    confident = seed.ask(QUESTION)
     strict = Engine(seed.settings.model_copy(update={"min_confidence": 0.999}))
     strict.load()
-    refused = strict.ask(question)
+    refused = strict.ask(QUESTION)
     assert not confident.refused and refused.refused and not refused.citations
 
 
@@ -98,10 +104,5 @@ def test_a_corpus_of_ones_own_is_calibrated_on_its_own_question_file(
     assert mine.fitted_on["realtimeqa_examples"] == 0
     engine = Engine(Settings(corpus_dir=PROJECT_ROOT / "corpus", store_dir=tmp_path / "store",
                              calibration_file=model_file))
-    question = "In which city was the Kenya-US defence cooperation framework signed?"
-    text, passages = engine.passages(question)
-    assert engine.indexes is not None
-    reader = engine.indexes.answerer
-    assert isinstance(reader, ExtractiveAnswerer)
-    reading = reader.read(text, passages)
-    assert engine.ask(question).confidence == pytest.approx(mine.probability(reading.features))
+    reading = reading_of(engine, QUESTION)
+    assert engine.ask(QUESTION).confidence == pytest.approx(mine.probability(reading.features))

@@ -100,9 +100,11 @@ def asked_group(kind: str | None) -> str:
 
 
 @lru_cache(maxsize=4)
-def load(path: Path = DATA) -> Model:
-    """The shipped model. Its feature list must be this code's: a model fitted on other
-    features would read the wrong numbers, so that is an error, not a guess."""
+def load(path: Path | None = None) -> Model:
+    """The model at `path` (the shipped one when None). Its feature list must be this code's:
+    a model fitted on other features would read the wrong numbers, so that is an error, not a
+    guess."""
+    path = path or DATA
     data = json.loads(path.read_text(encoding="utf-8"))
     if tuple(data["features"]) != FEATURES:
         raise ValueError(f"{path} was fitted on other features; refit it (qa bench --calibrate)")

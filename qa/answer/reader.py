@@ -135,7 +135,7 @@ class ExtractiveAnswerer:
         ))  # the best sentence names nothing of the kind: its answer may be a plain noun
         features = self.features(question, wanted, evidence, votes, sentence_answer)
         if self.model is None:
-            self.model = calibration.load(self.settings.calibration_file or calibration.DATA)
+            self.model = calibration.load(self.settings.calibration_file)
         confidence = self.model.probability(features)
         if sentence_answer:
             return Reading(wanted, evidence, votes, Pick(evidence[0], None, confidence), features)
