@@ -50,6 +50,11 @@ def seed(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Engine]:
         ("What kinds of support will the mission get?", "list", None),
         ("Why did the minister resign?", None, None),
         ("What did the court decide?", None, None),
+        ("What is the estimated cost of the project?", "amount", "cost"),
+        ("What was the settlement amount that the hospital agreed to pay?", "amount", "amount"),
+        ("What is the location of the first restaurant?", "place", "location"),
+        ("What is the starting state salary portion for an aide?", None, None),
+        ("What is the purpose of the referendum?", None, None),
     ],
 )
 def test_the_asked_kind_comes_from_the_wording_and_the_head_noun(

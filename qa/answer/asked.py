@@ -14,7 +14,7 @@ import re
 from dataclasses import dataclass, field
 
 from qa.answer.lexicon import words
-from qa.answer.text import terms
+from qa.answer.text import _stopwords, terms
 
 TYPE_WORDS = ("where", "when", "which", "what", "who", "how", "much", "many")
 EXPANSION = re.compile(
@@ -86,8 +86,8 @@ def asked(question: str) -> Asked:
 
 def _fix_type_word(word: str) -> str:
     """'wher' → 'where', 'mch' → 'much': a misspelt question word still sets the kind."""
-    if word in TYPE_WORDS or len(word) < 3 or not word.isalpha():
-        return word
+    if word in TYPE_WORDS or len(word) < 3 or not word.isalpha() or word in _stopwords():
+        return word  # a common word ("that", "then") is itself, not a misspelt "what"/"when"
     close = difflib.get_close_matches(word, TYPE_WORDS, n=1, cutoff=0.75)
     return close[0] if close else word
 
@@ -114,6 +114,19 @@ def _kind_of_noun(word: str) -> str | None:
     return None
 
 
+def _described(rest: str) -> tuple[str | None, str | None]:
+    """"What is the estimated cost of ...", "what was the settlement amount that ...": the noun
+    just before the first preposition or relative word names the kind, when it names an amount,
+    a place, a person or an organisation (a reason, a purpose or a plan is a phrase answer)."""
+    described = re.match(r"\s*(?:is|was|are|were) the ((?:[a-z][a-z'’-]* ){0,3}?([a-z]+))"
+                         r"(?: (?:of|for|that|which|who|in|on|by|to|at|from|with)\b|\W*$)", rest)
+    if not described:
+        return None, None
+    noun = described.group(2)
+    kind = _kind_of_noun(noun)
+    return (noun, kind) if kind in ("amount", "place", "person", "organisation") else (None, None)
+
+
 def _head(rest: str, cue: str) -> tuple[str | None, str | None]:
     """The head noun after "which"/"what"/"who" and the kind it names.
 
@@ -132,7 +145,7 @@ def _head(rest: str, cue: str) -> tuple[str | None, str | None]:
         if named:
             head, kind = _head(named.group(1), "which")
             return head, kind or "name"
-        return None, None
+        return _described(rest)
     seen = 0
     for token in tokens[:5]:
         if token in words()["auxiliaries"]:
