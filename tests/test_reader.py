@@ -102,6 +102,14 @@ def test_names_are_typed_from_titles_country_data_and_organisation_words() -> No
     assert kinds["Garissa County Assembly"] == "organisation"
 
 
+def test_a_wire_credit_opening_a_sentence_is_never_a_candidate() -> None:
+    for sentence in ("LONDON (AP) — Britain's coast was battered by Storm Henk on Tuesday.",
+                     "WASHINGTON (Reuters) - The storm named Henk reached Britain on Tuesday."):
+        texts = {c.text for c in name_candidates(sentence, set())}
+        assert texts & {"Henk", "Storm Henk"}
+        assert not texts & {"AP", "Reuters", "LONDON", "WASHINGTON"}
+
+
 def _passage(source: str, text: str, similarity: float = 0.8) -> ScoredChunk:
     chunk = Chunk(id=f"{source}:0", source=source, title=source, date="", start=0,
                   end=len(text), text=text)

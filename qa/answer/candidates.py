@@ -40,6 +40,9 @@ NAME = re.compile(
     rf"(?:\s+(?:{CONNECTOR}\s+)?{CAPWORD})*(?!\d)"
 )
 QUOTED = re.compile(r"[“\"]([A-Z0-9][^”\"]{1,80})[”\"]")
+CREDIT = re.compile(r"\s*[A-Z][A-Z .,'’-]{1,40}?\s*\([^)]{1,30}\)\s*[-–—]")
+"""A wire credit opening a sentence ("LONDON (AP) —", "WASHINGTON (Reuters) -"): the agency
+and the dateline's place say who reported, never what was asked."""
 
 
 @dataclass(frozen=True)
@@ -125,7 +128,8 @@ def name_candidates(sentence: str, known_people: set[str]) -> list[Candidate]:
     stop = _stopwords()
     titles = lexicon["person_titles"]
     found = []
-    for match in NAME.finditer(sentence):
+    credit = CREDIT.match(sentence)
+    for match in NAME.finditer(sentence, credit.end() if credit else 0):
         start, text = match.start(), match.group()
         tokens = text.split()
         while tokens and (tokens[0].lower() in stop or tokens[0].lower() in titles
