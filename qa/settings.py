@@ -255,7 +255,9 @@ class Settings(BaseSettings):
         description="Share of the question's words standing near the answer's figure that must "
         "stand near another article's figure too (two of them at least), and share of the "
         "shorter sentence's words the two sentences must share, for the two figures to be one "
-        "fact that the sources disagree on: other figures on the topic are not a conflict.",
+        "fact that the sources disagree on: other figures on the topic are not a conflict. For a "
+        "sum in another currency: share (by rarity) of the question's words in the answer's "
+        "sentence that the other sentence holds too.",
     )
     currency_share: float = Field(
         0.3,

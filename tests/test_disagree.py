@@ -40,6 +40,11 @@ ARTICLES = {
     "bridge-b.md": ("2024-09-03", "Traffic flows on Kisumu bridge",
                     "Traffic now flows across the Kisumu bridge. The Kisumu bridge cost 30 "
                     "million dollars to build, engineers said."),
+    # a sum in another currency on the same topic, but not the sum asked about
+    "bridge-c.md": ("2024-09-04", "Kisumu bridge boosts bus plans",
+                    "Drivers on the Kisumu bridge praised the roads agency. The roads agency "
+                    "also spent KSh 500 million on new buses to cross the Kisumu bridge, the "
+                    "agency said."),
 }
 
 
@@ -99,3 +104,15 @@ def test_one_value_written_two_ways_is_the_same_figure() -> None:
 def test_questions_without_figures_never_carry_disagreements(engine: Engine) -> None:
     answer = engine.ask("Where was the Oruma dam contract signed?")
     assert answer.disagreements == []
+
+
+def test_counts_of_different_things_are_not_compared() -> None:
+    cups = quantity("four", "count", " cups of coffee a day")
+    games = quantity("three", "count", " games in a row")
+    assert cups is not None and games is not None
+    assert relation(cups, games, "2024-01-02", "2024-01-09") is None
+
+
+def test_a_sum_in_another_currency_about_something_else_is_not_paired(engine: Engine) -> None:
+    answer = engine.ask("How much did the Kisumu bridge cost to build?")
+    assert all(d.kind != "currencies" for d in answer.disagreements)

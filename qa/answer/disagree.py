@@ -15,6 +15,7 @@ import re
 from dataclasses import dataclass
 
 from qa.answer.lexicon import currency_signs, listed
+from qa.answer.text import terms
 
 QUANTITY_KINDS = frozenset({"amount", "count", "percent", "year"})
 SCALES = {"thousand": 1e3, "k": 1e3, "million": 1e6, "m": 1e6, "mn": 1e6, "billion": 1e9,
@@ -34,8 +35,11 @@ class Quantity:
     unit: str
 
 
-def quantity(text: str, kind: str) -> Quantity | None:
-    """The number and unit a candidate's words give, or None when they give no number."""
+def quantity(text: str, kind: str, after: str = "") -> Quantity | None:
+    """The number and unit a candidate's words give, or None when they give no number. A count's
+    unit is what it counts, the first informative word of `after` (the words that follow it in
+    its sentence): "33,000 workers" and "30,000 workers" are two figures of one thing, "four
+    cups" and "three games" are not one thing."""
     lowered = text.lower()
     match = NUMBER.search(text)
     if match:
@@ -53,6 +57,9 @@ def quantity(text: str, kind: str) -> Quantity | None:
         unit = "%"
     elif kind == "amount":
         unit = _currency(text) or "?"
+    elif kind == "count":
+        counted = terms(" ".join(after.split()[:2]))
+        unit = f"#{counted[0]}" if counted else "#"
     return Quantity(value, unit)
 
 
@@ -67,6 +74,11 @@ def _currency(text: str) -> str | None:
     return max(prefixes, key=len) if prefixes else None
 
 
+def is_currency(unit: str) -> bool:
+    """Whether a quantity's unit is a currency (not a share, a counted noun or unknown)."""
+    return unit not in ("", "%", "?") and not unit.startswith("#")
+
+
 def differ(a: Quantity, b: Quantity) -> bool:
     """Two figures that are not the same value (1% apart or more)."""
     return abs(a.value - b.value) > 0.01 * max(abs(a.value), abs(b.value), 1e-9)
@@ -76,7 +88,7 @@ def relation(a: Quantity, b: Quantity, date_a: str, date_b: str) -> str | None:
     """How two figures of one question relate: None (the same), "currencies", "update" or
     "conflict"."""
     if a.unit != b.unit:
-        return "currencies" if "?" not in (a.unit, b.unit) else None
+        return "currencies" if is_currency(a.unit) and is_currency(b.unit) else None
     if not differ(a, b):
         return None
     if date_a and date_b and date_a != date_b:

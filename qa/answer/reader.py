@@ -346,12 +346,14 @@ class ExtractiveAnswerer:
         assert pick.short is not None and reading.asked.kind is not None
         kind = reading.asked.kind
         votes = self.vote(question, reading.asked, reading.evidence, self.settings.rival_pool)
-        own = quantity(pick.short, kind)
+        top_text = pick.evidence.sentence.text
+        own = quantity(pick.short, kind, top_text[top_text.find(pick.short) + len(pick.short):])
         source = pick.evidence.sentence.chunk.chunk.source
         if own is None or not votes:
             return pick
         best = votes[0].backing[0][0]
-        named = set(question_weights(question, self.vocabulary))
+        weights = question_weights(question, self.vocabulary)
+        named = set(weights)
         _, top_evidence, top_candidate = votes[0].backing[0]
         said = self._near(top_candidate, top_evidence.sentence.text) & named
         rivals: list[Rival] = []
@@ -362,7 +364,7 @@ class ExtractiveAnswerer:
             if contribution < self.settings.currency_share * best or other_source == source or \
                     any(r.evidence.sentence.chunk.chunk.source == other_source for r in rivals):
                 continue
-            value = quantity(candidate.text, kind)
+            value = quantity(candidate.text, kind, evidence.sentence.text[candidate.end:])
             if value is None or not all(differ(value, s) or value.unit != s.unit for s in seen):
                 continue
             how = relation(own, value, articles.get(source, {}).get("date", ""),
@@ -372,7 +374,9 @@ class ExtractiveAnswerer:
             ) and _overlap(top_evidence.sentence.text, evidence.sentence.text) >= (
                 self.settings.rival_overlap
             )  # the same words around both figures: one fact told twice, not another figure
-            if how and (how == "currencies" or (
+            if how and ((how == "currencies" and _question_overlap(
+                weights, top_evidence.sentence.text, evidence.sentence.text
+            ) >= self.settings.rival_overlap) or (
                 contribution >= self.settings.rival_share * best and same_fact
             )):
                 short = longest_variant_in(vote, evidence) or candidate.text
@@ -403,6 +407,16 @@ def _overlap(a: str, b: str) -> float:
     """Share of the shorter sentence's informative words that the other holds too."""
     ta, tb = set(terms(a)), set(terms(b))
     return len(ta & tb) / max(1, min(len(ta), len(tb)))
+
+
+def _question_overlap(weights: dict[str, float], sentence: str, other: str) -> float:
+    """Share (by rarity) of the question's words in a sentence that another sentence holds too:
+    a sum in another currency is the same sum only where both sentences speak of the same
+    thing, not wherever another article names some sum."""
+    own = [t for t in set(terms(sentence)) if t in weights]
+    total = sum(weights[t] for t in own)
+    theirs = set(terms(other))
+    return sum(weights[t] for t in own if t in theirs) / total if total else 0.0
 
 
 def _currencies_named(question: str) -> set[str]:
