@@ -102,6 +102,13 @@ def test_names_are_typed_from_titles_country_data_and_organisation_words() -> No
     assert kinds["Garissa County Assembly"] == "organisation"
 
 
+def test_pounds_of_something_are_a_weight_not_a_sum() -> None:
+    kinds = {c.text: c.kind for c in numeric_candidates(
+        "The bank gave out 12 million pounds of food after raising 3 million pounds.")}
+    assert kinds.get("3 million pounds") == "amount"
+    assert "12 million pounds" not in kinds
+
+
 def test_a_wire_credit_opening_a_sentence_is_never_a_candidate() -> None:
     for sentence in ("LONDON (AP) — Britain's coast was battered by Storm Henk on Tuesday.",
                      "WASHINGTON (Reuters) - The storm named Henk reached Britain on Tuesday."):

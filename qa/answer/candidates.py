@@ -73,7 +73,7 @@ def _patterns() -> dict[str, re.Pattern[str]]:
         "amount": re.compile(
             rf"(?:(?<![\w$])(?:{prefixes})\s?\d[\d,]*(?:\.\d+)?{SCALE}|"
             rf"\b\d[\d,]*(?:\.\d+)?{SCALE}\s?(?:{currency_words})\b|"
-            rf"\b\d[\d,]*(?:\.\d+)?\s?{SCALED}\s?(?:{weight_words})\b)"
+            rf"\b\d[\d,]*(?:\.\d+)?\s?{SCALED}\s?(?:{weight_words})\b(?!\s+of\b))"
         ),
         "percent": re.compile(rf"\b{NUMBER}\s?(?:%|percent\b|per cent\b|percentage points?\b)",
                               re.I),

@@ -378,6 +378,8 @@ class ExtractiveAnswerer:
                 weights, top_evidence.sentence.text, evidence.sentence.text
             ) >= self.settings.rival_overlap) or (
                 contribution >= self.settings.rival_share * best and same_fact
+                and self._rival_confidence(question, reading, vote)
+                >= self.settings.min_confidence
             )):
                 short = longest_variant_in(vote, evidence) or candidate.text
                 rivals.append(Rival(evidence, short, how))
@@ -393,6 +395,16 @@ class ExtractiveAnswerer:
                       *(r for r in rivals if r is not newest)]
             return Pick(newest.evidence, newest.short, pick.confidence, tuple(others))
         return Pick(pick.evidence, pick.short, pick.confidence, tuple(rivals))
+
+    def _rival_confidence(self, question: str, reading: Reading, vote: Vote) -> float:
+        """How likely another article's figure would be right were it the answer: the same
+        calibrated model, on that figure's evidence, with the pick as its runner-up. A figure
+        the reader would itself refuse is no conflict or update worth showing (a sum in another
+        currency claims neither, and is shown as given)."""
+        assert self.model is not None
+        others = [v for v in reading.votes if v.key != vote.key]
+        features = self.features(question, reading.asked, reading.evidence, [vote, *others], False)
+        return self.model.probability(features)
 
     def stream(
         self, question: str, passages: list[ScoredChunk], articles: dict[str, dict[str, str]]
