@@ -11,6 +11,7 @@ import pytest
 from qa.answer import ExtractiveAnswerer, Vocabulary, is_instruction
 from qa.answer.asked import Asked, asked
 from qa.answer.candidates import name_candidates, numeric_candidates, people_in
+from qa.answer.disagree import quantity
 from qa.answer.evidence import is_evidence
 from qa.answer.text import harvest_acronyms
 from qa.corpus import load_corpus
@@ -100,6 +101,14 @@ def test_names_are_typed_from_titles_country_data_and_organisation_words() -> No
     assert kinds["Lloyd Austin"] == "person"
     assert kinds["Nairobi"] == "place"
     assert kinds["Garissa County Assembly"] == "organisation"
+
+
+def test_a_headline_scale_belongs_to_its_amount() -> None:
+    texts = {c.text for c in numeric_candidates("A $1M home and a $5B deal were announced.")}
+    assert {"$1M", "$5B"} <= texts
+    one, five = quantity("$1M", "amount"), quantity("$5B", "amount")
+    assert one is not None and five is not None
+    assert (one.value, five.value) == (1e6, 5e9)
 
 
 def test_pounds_of_something_are_a_weight_not_a_sum() -> None:

@@ -28,7 +28,8 @@ NUMBER_WORDS = (
 )
 NUMBER = rf"(?:\d(?:[\d,]*\d)?(?:\.\d+)?|(?:{NUMBER_WORDS})(?:[- ](?:{NUMBER_WORDS}))*)"
 SCALED = r"(?:million|billion|trillion|thousand|bn|mn|m|k)\b"
-SCALE = rf"(?:\s?{SCALED})?"
+SCALE = rf"(?:\s?{SCALED}|[MKB]\b)?"
+"""A scale after a number: "2 million", "3bn", and the headline forms "$1M", "$5B"."""
 LETTERS = r"[^\W\d_]"
 CAPWORD = (
     rf"(?:(?:[A-Z]\.){{2,}}|[A-Z]\.|[A-Z](?:{LETTERS}|[’'\-])*{LETTERS}|[A-Z]|"

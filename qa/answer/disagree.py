@@ -19,7 +19,7 @@ from qa.answer.text import terms
 
 QUANTITY_KINDS = frozenset({"amount", "count", "percent", "year"})
 SCALES = {"thousand": 1e3, "k": 1e3, "million": 1e6, "m": 1e6, "mn": 1e6, "billion": 1e9,
-          "bn": 1e9, "trillion": 1e12}
+          "bn": 1e9, "b": 1e9, "trillion": 1e12}
 SMALL_NUMBERS = {word: n for n, word in enumerate((
     "zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine", "ten",
     "eleven", "twelve", "thirteen", "fourteen", "fifteen", "sixteen", "seventeen", "eighteen",
