@@ -152,6 +152,13 @@ class Settings(BaseSettings):
         description="An as_of given to ask() also leaves out articles dated more than "
         "time_slack_days after it: what was not yet published on that day.",
     )
+    time_as_of_prefers_recent: bool = Field(
+        True,
+        description="An as_of given to ask() also ranks newer articles higher among the relevant "
+        "ones (recency_weight, recency_half_life_days), as the question's words \"latest\" or "
+        "\"current\" do: asked as of a day, the news of that day is what is meant. Not applied "
+        "without as_of (the default, today, says nothing about the question).",
+    )
     time_ranges_bound_publication: bool = Field(
         False,
         description="A time the question names (\"in February 2024\", \"before 2020\") bounds "
@@ -174,15 +181,17 @@ class Settings(BaseSettings):
         "(the date filter does their work); off until measured to help.",
     )
     recency_weight: float = Field(
-        0.2,
+        0.5,
         ge=0.0,
         description="For questions asking for the latest news: the fused score of the newest "
         "retrieved candidate grows by this share of itself, the share halving with every "
         "recency_half_life_days of age behind the newest (a boost among the relevant chunks, "
-        "not a filter; not tuned yet).",
+        "not a filter). With 14 days, tuned on RealTimeQA questions dated until 2024-06-30 "
+        "asked as of their date: hit@5 0.777 -> 0.794 at 8,789 articles (0.2 and 30 days: "
+        "0.781); on the later questions 0.803 -> 0.821.",
     )
     recency_half_life_days: float = Field(
-        30.0, gt=0, description="Age, behind the newest candidate, that halves the recency boost."
+        14.0, gt=0, description="Age, behind the newest candidate, that halves the recency boost."
     )
 
     min_support: float = Field(

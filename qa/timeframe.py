@@ -191,7 +191,9 @@ def window_for(
     if as_of is not None and until is None and settings.time_as_of_bound:
         bound = as_of + timedelta(days=settings.time_slack_days)
         upper = bound if upper is None else min(upper, bound)
-    recent = bool(read and read.prefer_recent)
+    recent = bool(read and read.prefer_recent) or (
+        as_of is not None and settings.time_as_of_prefers_recent
+    )
     if lower is None and upper is None and not recent:
         return None
     return TimeWindow(

@@ -261,7 +261,10 @@ def test_explicit_bounds_override_the_question_and_as_of_bounds_the_search() -> 
     asked_then = window_for("Who chairs the board?", SETTINGS, as_of=date(2024, 1, 5))
     assert asked_then is not None
     assert (asked_then.since, asked_then.until) == (None, date(2024, 1, 7))
-    unbounded = SETTINGS.model_copy(update={"time_as_of_bound": False})
+    assert asked_then.prefer_recent
+    unbounded = SETTINGS.model_copy(
+        update={"time_as_of_bound": False, "time_as_of_prefers_recent": False}
+    )
     assert window_for("Who chairs the board?", unbounded, as_of=date(2024, 1, 5)) is None
 
 
@@ -410,7 +413,8 @@ def test_as_of_in_the_question_and_as_of_given_bound_the_search_at_the_earlier()
     window = window_for(question, SETTINGS, as_of=date(2024, 1, 5))
     assert window is not None
     assert window.note == (
-        "Searched articles dated up to 2023-05-01 (as of 1 May 2023), and those with no date."
+        "Searched articles dated up to 2023-05-01 (as of 1 May 2023), and those with no date. "
+        "Newer articles were ranked higher."
     )
     later = window_for("Who chaired the board as of 2024?", SETTINGS, as_of=date(2024, 1, 5))
     assert later is not None and (later.since, later.until) == (None, date(2024, 1, 7))
@@ -548,16 +552,26 @@ def test_a_range_holding_no_article_is_refused_saying_so(dated: Engine) -> None:
     assert not isinstance(final, str) and final.refused and final.window is not None
 
 
-def test_latest_ranks_newer_relevant_articles_higher(dated: Engine) -> None:
-    def toll_order(question: str) -> list[str]:
-        ranked = [p.chunk.source for p in dated.ask(question).passages]
-        return [s for s in ranked if "toll" in s]
+def toll_order(engine: Engine, question: str, as_of: date | None = None) -> list[str]:
+    ranked = [p.chunk.source for p in engine.ask(question, as_of=as_of).passages]
+    return [s for s in ranked if "toll" in s]
 
-    newest_first = ["toll-february.html", "wire.jsonl#toll-jan", "toll-2023.md"]
-    assert toll_order("What cargo toll did the Velmora harbour board set?") != newest_first
-    assert toll_order("What is the latest cargo toll the Velmora harbour board set?") == (
-        newest_first
-    )
+
+def test_latest_ranks_newer_relevant_articles_higher(dated: Engine) -> None:
+    plain = toll_order(dated, "What cargo toll did the Velmora harbour board set?")
+    assert plain[0] != "toll-february.html"
+    latest = toll_order(dated, "What is the latest cargo toll the Velmora harbour board set?")
+    assert latest[0] == "toll-february.html"
+    assert sorted(latest) == sorted(plain)
+
+
+def test_a_question_asked_as_of_a_day_ranks_the_news_nearest_it_higher(dated: Engine) -> None:
+    question = "What cargo toll did the Velmora harbour board set?"
+    assert toll_order(dated, question, as_of=AS_OF)[0] == "toll-february.html"
+    answer = dated.ask(question, as_of=date(2024, 1, 10))
+    assert toll_order(dated, question, as_of=date(2024, 1, 10))[0] == "wire.jsonl#toll-jan"
+    assert answer.window is not None and answer.window.prefer_recent
+    assert "Newer articles were ranked higher." in answer.window.note
 
 
 def test_as_of_reads_this_week_and_leaves_out_later_articles(dated: Engine) -> None:
