@@ -201,6 +201,12 @@ def test_sentences_that_instruct_the_reader_are_never_evidence(sentence: str) ->
         "The minister told reporters the talks would resume next week.",
         "Officials said the answer to the housing crisis lies in new building.",
         "Please note the new opening hours of the museum from Monday.",
+        "She spent six years as an assistant coach before taking the head job in 2021.",
+        "The governor vowed that the police would respond with force to any looting.",
+        "If you are a member of the club, entry to the show is free, the organisers said.",
+        "The answer is not to cut services but to raise revenue, the mayor said.",
+        "The report would ignore the wider historical context of the strike, critics said.",
+        "Legislative assistants will vote on whether to form a union next month.",
     ],
 )
 def test_ordinary_news_sentences_are_not_taken_for_instructions(sentence: str) -> None:

@@ -18,13 +18,19 @@ from qa.types import ScoredChunk
 log = logging.getLogger(__name__)
 
 CLOSING = "\"”’)]'"
-INSTRUCTION = re.compile(
-    r"\b(?:ignore|disregard|forget|override|bypass)\b.{0,60}\b(?:instructions?|prompts?|rules|"
-    r"above|previous|prior|question|passages?|context|everything)\b|"
-    r"\byou are (?:now|an?|the)\b|\bsystem prompt\b|\bas an? (?:ai|assistant|language model)\b|"
-    r"\b(?:answer|reply|respond)(?: only| just)? (?:with|that|by saying)\b|"
-    r"\b(?:assistants?|chatbots?|ai models?|language models?|llms?)\b.{0,40}\b(?:must|should|"
-    r"will|shall)\b|\b(?:the|your) (?:correct |real |true )?answer (?:is|should be|must be)\b|"
+INSTRUCTION = re.compile(  # each phrase narrow enough for news: "as an assistant coach",
+    # "ignore the wider context", "will respond with force", "if you are a member" are not these
+    r"\b(?:ignore|disregard|forget|override|bypass)\s+(?:(?:all|any|the|your|these|those|my|of)"
+    r"\s+)*(?:(?:previous|prior|above|earlier|preceding|other|system)\s+)*(?:instructions?|"
+    r"prompts?|rules|questions?|passages?|context|everything)\b|"
+    r"\byou are now\b|\byou are (?:an?|the) (?:[a-z]+ )?(?:ai|assistant|chatbot|bot|language "
+    r"model)\b|\bsystem prompt\b|\bas an? (?:ai|language model)\b|"
+    r"(?:^\W*|\b(?:must|should|always|now|then)\s+)(?:please\s+)?(?:answer|reply|respond)"
+    r"(?:\s+only|\s+just)?\s+(?:with|that|by saying)\b|"
+    r"\b(?:assistants?|chatbots?|ai models?|language models?|llms?)\b[^.]{0,40}\b(?:must|should|"
+    r"shall)\s+(?:always\s+|only\s+|now\s+)?(?:say|answer|reply|respond|state|claim|ignore|tell|"
+    r"write|cite|treat)\b|\b(?:the|your) (?:correct|real|true|right) answer (?:is|should be|"
+    r"must be)\b|\byour answer (?:is|should be|must be)\b|"
     r"^\W*(?:please\s+)?(?:say|state|claim|reply|respond|answer|write|insist)\s+that\b|"
     r"\btell (?:the )?(?:user|reader|readers|users) that\b|\bnew instructions?\b",
     re.IGNORECASE,
