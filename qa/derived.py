@@ -39,7 +39,7 @@ ABANDONED_AFTER_S = 3600
 still in progress in another process (a whole rebuild and save took 58.6 s at the full
 benchmark corpus)."""
 
-FORMAT = "derived-v3"
+FORMAT = "derived-v4"
 """Changes whenever what is saved, or how BM25 and the vocabulary are built, changes."""
 
 

@@ -26,6 +26,7 @@ import platform
 import subprocess
 import sys
 import time
+import unicodedata
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
@@ -104,10 +105,15 @@ def load_quizzes(path: Path) -> list[Quiz]:
 
 
 def judge(text: str, quiz: Quiz) -> bool:
-    """The README's rule: the answer holds the right choice and none of the others."""
-    lowered = text.lower()
+    """The README's rule: the answer holds the right choice and none of the others (compared
+    in one Unicode form: an article may write "Beyoncé" with a combining accent)."""
+
+    def folded(words: str) -> str:
+        return unicodedata.normalize("NFC", words).casefold()
+
+    lowered = folded(text)
     others = [c for c in quiz.choices if c != quiz.answer]
-    return quiz.answer.lower() in lowered and not any(c.lower() in lowered for c in others)
+    return folded(quiz.answer) in lowered and not any(folded(c) in lowered for c in others)
 
 
 def outcome_counts(outcomes: list[str]) -> dict[str, Any]:

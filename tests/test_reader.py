@@ -4,6 +4,7 @@ that are literal spans of their quotes, self-contained quotes, and no article te
 from __future__ import annotations
 
 import shutil
+import unicodedata
 from collections.abc import Iterator
 
 import pytest
@@ -13,7 +14,7 @@ from qa.answer.asked import Asked, asked
 from qa.answer.candidates import name_candidates, numeric_candidates, people_in
 from qa.answer.disagree import quantity
 from qa.answer.evidence import is_evidence
-from qa.answer.text import harvest_acronyms
+from qa.answer.text import harvest_acronyms, terms
 from qa.corpus import load_corpus
 from qa.pipeline import Engine
 from qa.settings import PROJECT_ROOT, Settings
@@ -124,6 +125,14 @@ def test_a_wire_credit_opening_a_sentence_is_never_a_candidate() -> None:
         texts = {c.text for c in name_candidates(sentence, set())}
         assert texts & {"Henk", "Storm Henk"}
         assert not texts & {"AP", "Reuters", "LONDON", "WASHINGTON"}
+
+
+def test_a_name_written_with_combining_accents_is_one_name_and_the_same_word() -> None:
+    decomposed = unicodedata.normalize("NFD", "Argentina won the Copa América final, Jokić said.")
+    texts = {c.text for c in name_candidates(decomposed, set())}
+    assert unicodedata.normalize("NFD", "Copa América") in texts
+    assert terms(decomposed) == terms("Argentina won the Copa America final, Jokic said.")
+    assert {c.key for c in name_candidates(decomposed, set())} >= {"copa america", "jokic"}
 
 
 def _passage(source: str, text: str, similarity: float = 0.8) -> ScoredChunk:

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 
 from qa.answer.lexicon import gazetteer, listed, words
-from qa.answer.text import _stopwords, terms
+from qa.answer.text import _stopwords, plain, terms
 
 MONTHS = (
     r"January|February|March|April|May|June|July|August|September|October|November|"
@@ -30,7 +30,8 @@ NUMBER = rf"(?:\d(?:[\d,]*\d)?(?:\.\d+)?|(?:{NUMBER_WORDS})(?:[- ](?:{NUMBER_WOR
 SCALED = r"(?:million|billion|trillion|thousand|bn|mn|m|k)\b"
 SCALE = rf"(?:\s?{SCALED}|[MKB]\b)?"
 """A scale after a number: "2 million", "3bn", and the headline forms "$1M", "$5B"."""
-LETTERS = r"[^\W\d_]"
+LETTERS = r"(?:[^\W\d_]|[\u0300-\u036f])"
+"""A letter, or an accent written as its own character after one ("América" decomposed)."""
 CAPWORD = (
     rf"(?:(?:[A-Z]\.){{2,}}|[A-Z]\.|[A-Z](?:{LETTERS}|[’'\-])*{LETTERS}|[A-Z]|"
     r"\d+(?:st|nd|rd|th)?)"
@@ -58,7 +59,7 @@ class Candidate:
     @property
     def key(self) -> str:
         """Variants of one answer share words: "Luke Humphries", "Humphries"."""
-        return " ".join(self.text.lower().replace("’", "'").split())
+        return " ".join(plain(self.text).lower().replace("’", "'").split())
 
 
 @lru_cache(maxsize=1)

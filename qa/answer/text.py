@@ -74,7 +74,7 @@ def terms(text: str) -> tuple[str, ...]:
 
     Cached: the same passages and sentences come back question after question.
     """
-    found = WORD.findall(text)
+    found = WORD.findall(plain(text))
     phrases = gazetteer().phrases_by_first_word
     lowered = [w.lower() for w in found]
     stems = []
@@ -90,6 +90,16 @@ def terms(text: str) -> tuple[str, ...]:
                 stems.append(stem)
             i += 1
     return tuple(stems)
+
+
+def plain(text: str) -> str:
+    """The text with its letters' accents dropped, for matching words: "Jokić" and "Jokic", and
+    "América" written with a combining accent (800 of RealTimeQA's 8,789 articles are), read
+    as the same word. Never for offsets: the length changes."""
+    if text.isascii():
+        return text
+    decomposed = unicodedata.normalize("NFKD", text)
+    return "".join(ch for ch in decomposed if not unicodedata.combining(ch))
 
 
 @lru_cache(maxsize=2**18)
@@ -110,7 +120,7 @@ def _term(raw: str) -> str:
 
 def proper_nouns(question: str) -> set[str]:
     """Stems of the names in a question (capitalised words after its first word, acronyms)."""
-    words = WORD.findall(question)
+    words = WORD.findall(plain(question))
     names = [
         w
         for i, w in enumerate(words)
@@ -195,7 +205,7 @@ class Vocabulary:
         df: Counter[str] = Counter()
         definitions: Counter[tuple[str, str]] = Counter()
         for chunk in chunks:
-            words = set(WORD.findall(chunk.title)) | set(WORD.findall(chunk.text))
+            words = set(WORD.findall(plain(chunk.title))) | set(WORD.findall(plain(chunk.text)))
             df.update({stem for word in words if (stem := _term(word))})
             if "(" in chunk.text:
                 definitions.update(harvest_acronyms(chunk.text))
