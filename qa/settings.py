@@ -268,6 +268,12 @@ class Settings(BaseSettings):
         "sum in another currency: share (by rarity) of the question's words in the answer's "
         "sentence that the other sentence holds too.",
     )
+    figure_estimate_margin: float = Field(
+        0.1,
+        ge=0.0,
+        description="How far an estimate (\"around 33,000\", \"about $2 billion\") may be from "
+        "another article's figure, as a share of itself, and still agree with it.",
+    )
     currency_share: float = Field(
         0.3,
         ge=0.0,

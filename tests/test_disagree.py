@@ -7,7 +7,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from qa.answer.disagree import quantity, relation
+from qa.answer.disagree import Quantity, quantity, relation
 from qa.pipeline import Engine
 from qa.settings import Settings
 
@@ -98,7 +98,7 @@ def test_sources_that_agree_raise_no_alarm(engine: Engine) -> None:
 def test_one_value_written_two_ways_is_the_same_figure() -> None:
     a, b = quantity("$30 million", "amount"), quantity("30 million dollars", "amount")
     assert a is not None and b is not None
-    assert relation(a, b, "2024-09-02", "2024-09-03") is None
+    assert relation(a, b, "2024-09-02", "2024-09-03", 0.1) is None
 
 
 def test_questions_without_figures_never_carry_disagreements(engine: Engine) -> None:
@@ -110,7 +110,22 @@ def test_counts_of_different_things_are_not_compared() -> None:
     cups = quantity("four", "count", " cups of coffee a day")
     games = quantity("three", "count", " games in a row")
     assert cups is not None and games is not None
-    assert relation(cups, games, "2024-01-02", "2024-01-09") is None
+    assert relation(cups, games, "2024-01-02", "2024-01-09", 0.1) is None
+
+
+def test_a_bound_or_an_estimate_agrees_with_a_figure_it_allows() -> None:
+    def workers(figure: str, before: str) -> Quantity:
+        found = quantity(figure, "count", " workers went on strike", before)
+        assert found is not None
+        return found
+
+    exact = workers("33,000", "A strike by ")
+    assert relation(workers("30,000", "A strike by more than "), exact, "", "", 0.1) is None
+    assert relation(workers("31,000", "Around "), exact, "", "", 0.1) is None
+    assert relation(workers("35,000", "nearly "), exact, "", "", 0.1) is None
+    assert relation(workers("30,000", "A strike by "), exact, "", "", 0.1) == "conflict"
+    assert relation(workers("40,000", "more than "), exact, "", "", 0.1) == "conflict"
+    assert relation(workers("25,000", "Around "), exact, "", "", 0.1) == "conflict"
 
 
 def test_a_sum_in_another_currency_about_something_else_is_not_paired(engine: Engine) -> None:

@@ -11,7 +11,7 @@ import pytest
 
 from qa.answer import ExtractiveAnswerer, Vocabulary, is_instruction
 from qa.answer.asked import Asked, asked
-from qa.answer.candidates import name_candidates, numeric_candidates, people_in
+from qa.answer.candidates import fits_place, name_candidates, numeric_candidates, people_in
 from qa.answer.disagree import quantity
 from qa.answer.evidence import is_evidence
 from qa.answer.text import harvest_acronyms, terms
@@ -117,6 +117,20 @@ def test_pounds_of_something_are_a_weight_not_a_sum() -> None:
         "The bank gave out 12 million pounds of food after raising 3 million pounds.")}
     assert kinds.get("3 million pounds") == "amount"
     assert "12 million pounds" not in kinds
+
+
+@pytest.mark.parametrize(
+    ("place", "head", "fits"),
+    [("Texas", "country", False), ("Scotland", "country", True), ("US", "country", True),
+     ("British", "nation", False), ("France", "nation's", True), ("Morocco", "state", False),
+     ("Georgia", "state", True), ("Russian", "state’s", False), ("Japan", "city", False),
+     ("Singapore", "city", True), ("Allegiant Stadium", "stadium", True),
+     ("Djibouti", "country", True), ("DRC Congo", "country", True), ("New York", "country", False)],
+)
+def test_a_place_question_takes_a_country_or_a_place_inside_one_by_its_head_noun(
+    place: str, head: str, fits: bool
+) -> None:
+    assert fits_place(place, head) is fits
 
 
 def test_a_wire_credit_opening_a_sentence_is_never_a_candidate() -> None:

@@ -185,6 +185,23 @@ def name_candidates(sentence: str, known_people: set[str]) -> list[Candidate]:
     return found
 
 
+def fits_place(text: str, head: str | None) -> bool:
+    """Whether a candidate can answer a place question by its head noun: a country for "which
+    country", anything but a country (a US state named like one aside) for "which city" or
+    "which state"; any candidate for other heads."""
+    noun = (head or "").removesuffix("'s").removesuffix("’s")
+    places = gazetteer()
+    if noun in words()["place_heads_country"]:
+        return places.is_country(text)
+    if noun in words()["place_heads_inside_country"]:
+        lowered = text.lower()
+        if lowered in places.regions:
+            return True
+        return not places.is_country(text) and not (
+            lowered in places.demonyms or lowered.removesuffix("s") in places.demonyms)
+    return True
+
+
 def _leading_place(text: str) -> str | None:
     """The place a longer name starts with ("Texas" in "Texas Department of Safety")."""
     tokens = text.split()

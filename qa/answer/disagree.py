@@ -14,7 +14,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from qa.answer.lexicon import currency_signs, listed
+from qa.answer.lexicon import currency_signs, listed, words
 from qa.answer.text import terms
 
 QUANTITY_KINDS = frozenset({"amount", "count", "percent", "year"})
@@ -29,17 +29,23 @@ NUMBER = re.compile(r"\d(?:[\d,]*\d)?(?:\.\d+)?")
 
 @dataclass(frozen=True)
 class Quantity:
-    """A figure as a number and its unit (a currency's name, "%", or "" for a plain count)."""
+    """A figure as a number and its unit (a currency's name, "%", or "" for a plain count), and
+    what the words before it make of it: a lower bound ("more than"), an upper bound ("up
+    to", "nearly") or an estimate ("around"); "nearly" is both of the last two."""
 
     value: float
     unit: str
+    at_least: bool = False
+    at_most: bool = False
+    about: bool = False
 
 
-def quantity(text: str, kind: str, after: str = "") -> Quantity | None:
+def quantity(text: str, kind: str, after: str = "", before: str = "") -> Quantity | None:
     """The number and unit a candidate's words give, or None when they give no number. A count's
     unit is what it counts, the first informative word of `after` (the words that follow it in
     its sentence): "33,000 workers" and "30,000 workers" are two figures of one thing, "four
-    cups" and "three games" are not one thing."""
+    cups" and "three games" are not one thing. `before`, the words before it in its sentence,
+    says whether it is a bound or an estimate."""
     lowered = text.lower()
     match = NUMBER.search(text)
     if match:
@@ -60,7 +66,13 @@ def quantity(text: str, kind: str, after: str = "") -> Quantity | None:
     elif kind == "count":
         counted = terms(" ".join(after.split()[:2]))
         unit = f"#{counted[0]}" if counted else "#"
-    return Quantity(value, unit)
+    qualifier = " ".join(before.lower().split()[-3:])
+
+    def said(name: str) -> bool:
+        return any(re.search(rf"(?:^|\s){re.escape(w)}$", qualifier) for w in words()[name])
+
+    return Quantity(value, unit, said("figure_at_least"), said("figure_at_most"),
+                    said("figure_about"))
 
 
 def _currency(text: str) -> str | None:
@@ -79,17 +91,33 @@ def is_currency(unit: str) -> bool:
     return unit not in ("", "%", "?") and not unit.startswith("#")
 
 
-def differ(a: Quantity, b: Quantity) -> bool:
-    """Two figures that are not the same value (1% apart or more)."""
-    return abs(a.value - b.value) > 0.01 * max(abs(a.value), abs(b.value), 1e-9)
+def _span(figure: Quantity, margin: float) -> tuple[float, float]:
+    """The values a figure allows: itself, or from it up (a lower bound), up to it (an upper
+    bound), and within `margin` of it either way (an estimate)."""
+    low = high = figure.value
+    if figure.about:
+        low, high = low * (1 - margin), high * (1 + margin)
+    if figure.at_least:
+        high = float("inf")
+    if figure.at_most:
+        low = 0.0
+    return low, high
 
 
-def relation(a: Quantity, b: Quantity, date_a: str, date_b: str) -> str | None:
-    """How two figures of one question relate: None (the same), "currencies", "update" or
-    "conflict"."""
+def differ(a: Quantity, b: Quantity, margin: float) -> bool:
+    """Two figures that cannot be one value: more than 1% apart, bounds and estimates (within
+    `margin`) taken as ranges ("more than 30,000" allows 33,000)."""
+    (a_low, a_high), (b_low, b_high) = _span(a, margin), _span(b, margin)
+    slack = 0.01 * max(abs(a.value), abs(b.value), 1e-9)
+    return a_low - b_high > slack or b_low - a_high > slack
+
+
+def relation(a: Quantity, b: Quantity, date_a: str, date_b: str, margin: float) -> str | None:
+    """How two figures of one question relate: None (the same, or compatible), "currencies",
+    "update" or "conflict"."""
     if a.unit != b.unit:
         return "currencies" if is_currency(a.unit) and is_currency(b.unit) else None
-    if not differ(a, b):
+    if not differ(a, b, margin):
         return None
     if date_a and date_b and date_a != date_b:
         return "update"

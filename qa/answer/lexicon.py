@@ -31,6 +31,21 @@ class Gazetteer:
     codes: dict[str, str]
     """Country codes as written, in capitals ("US", "UK", "KEN") → the same key: "us", "in"
     and "and" in lower case are words, not codes."""
+    regions: frozenset[str] = frozenset()
+    """Lower-cased capitals and provinces ("georgia" is a US state as well as a country)."""
+    countries: frozenset[str] = frozenset()
+    """Lower-cased names and other spellings of countries (not their demonyms)."""
+
+    def is_country(self, text: str) -> bool:
+        """Whether a name is a country's (any spelling or code, not its demonym; "DRC Congo"
+        is two forms of one), from the data or from lexicon.yaml's `countries_beyond_data`
+        (nations the data leaves out)."""
+        beyond = words()["countries_beyond_data"]
+        lowered = text.lower().removeprefix("the ")
+        if lowered in self.countries or lowered in beyond:
+            return True
+        return all(token.lower() in self.countries or token.lower() in beyond
+                   or token.replace(".", "") in self.codes for token in text.split())
 
     @cached_property
     def phrases_by_first_word(self) -> dict[str, list[tuple[tuple[str, ...], str]]]:
@@ -100,6 +115,8 @@ def gazetteer() -> Gazetteer:
 
     folder = Path(countryinfo.__file__).parent / "data"
     places: set[str] = set()
+    regions: set[str] = set()
+    country_names: set[str] = set()
     demonyms: set[str] = set()
     aliases: dict[str, str] = {}
     multiword: dict[str, str] = {}
@@ -125,6 +142,7 @@ def gazetteer() -> Gazetteer:
                     codes.setdefault(spelling, key)
                 continue
             places.add(lowered)
+            country_names.add(lowered)
             if " " in lowered:
                 multiword[lowered] = key
             else:
@@ -133,10 +151,13 @@ def gazetteer() -> Gazetteer:
             value = str(info.get(field) or "")
             if value and value != "None":
                 places.add(value.lower())
+                regions.add(value.lower())
         places.update(p.lower() for p in _listed(info.get("provinces")))
+        regions.update(p.lower() for p in _listed(info.get("provinces")))
         demonym = str(info.get("demonym") or "").strip().lower()
         if demonym and " " not in demonym:
             demonyms.add(demonym)
             aliases.setdefault(demonym, key)
             aliases.setdefault(demonym + "s", key)
-    return Gazetteer(frozenset(places), frozenset(demonyms), aliases, multiword, codes)
+    return Gazetteer(frozenset(places), frozenset(demonyms), aliases, multiword, codes,
+                     frozenset(regions), frozenset(country_names))

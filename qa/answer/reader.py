@@ -22,7 +22,14 @@ from dataclasses import dataclass, field
 
 from qa.answer import calibration
 from qa.answer.asked import Asked, asked
-from qa.answer.candidates import Candidate, counts, name_candidates, numeric_candidates, people_in
+from qa.answer.candidates import (
+    Candidate,
+    counts,
+    fits_place,
+    name_candidates,
+    numeric_candidates,
+    people_in,
+)
 from qa.answer.disagree import QUANTITY_KINDS, differ, quantity, relation
 from qa.answer.evidence import Evidence, question_weights, score_sentences
 from qa.answer.lexicon import accepts, currency_signs, words
@@ -221,6 +228,8 @@ class ExtractiveAnswerer:
                 if not weight or (stems and stems <= named) or (not stems and not
                                                                   candidate.text[:1].isdigit()):
                     continue
+                if wanted.kind == "place" and not fits_place(candidate.text, wanted.head):
+                    continue
                 weight *= self._context(candidate, text, question_weights_, wanted.head)
                 if currencies and candidate.kind == "amount" and not _in_currency(
                     candidate.text, currencies
@@ -347,7 +356,9 @@ class ExtractiveAnswerer:
         kind = reading.asked.kind
         votes = self.vote(question, reading.asked, reading.evidence, self.settings.rival_pool)
         top_text = pick.evidence.sentence.text
-        own = quantity(pick.short, kind, top_text[top_text.find(pick.short) + len(pick.short):])
+        at = top_text.find(pick.short)
+        own = quantity(pick.short, kind, top_text[at + len(pick.short):], top_text[:at])
+        margin = self.settings.figure_estimate_margin
         source = pick.evidence.sentence.chunk.chunk.source
         if own is None or not votes:
             return pick
@@ -364,11 +375,14 @@ class ExtractiveAnswerer:
             if contribution < self.settings.currency_share * best or other_source == source or \
                     any(r.evidence.sentence.chunk.chunk.source == other_source for r in rivals):
                 continue
-            value = quantity(candidate.text, kind, evidence.sentence.text[candidate.end:])
-            if value is None or not all(differ(value, s) or value.unit != s.unit for s in seen):
+            text = evidence.sentence.text
+            value = quantity(candidate.text, kind, text[candidate.end:], text[:candidate.start])
+            if value is None or not all(
+                differ(value, s, margin) or value.unit != s.unit for s in seen
+            ):
                 continue
             how = relation(own, value, articles.get(source, {}).get("date", ""),
-                           articles.get(other_source, {}).get("date", ""))
+                           articles.get(other_source, {}).get("date", ""), margin)
             same_fact = len(said & self._near(candidate, evidence.sentence.text)) >= max(
                 2, self.settings.rival_overlap * len(said)
             ) and _overlap(top_evidence.sentence.text, evidence.sentence.text) >= (
