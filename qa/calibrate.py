@@ -51,12 +51,18 @@ Example = tuple[dict[str, float], bool]
 
 
 def answer_text(reading: Reading) -> str:
-    """What the answer says with the reading's pick: its short answer, then its quote."""
-    assert reading.pick is not None
-    start, end = self_contained(reading.pick.evidence.sentence)
-    chunk = reading.pick.evidence.sentence.chunk.chunk
-    quote = chunk.text[start - chunk.start : end - chunk.start]
-    return f"{reading.pick.short} — {quote}" if reading.pick.short else quote
+    """What the answer says with the reading's pick: its short answer, then its quote (and the
+    quote that names it in full, when another does)."""
+    pick = reading.pick
+    assert pick is not None
+    quotes = []
+    for evidence in (pick.evidence, pick.named_in):
+        if evidence is not None:
+            start, end = self_contained(evidence.sentence)
+            chunk = evidence.sentence.chunk.chunk
+            quotes.append(chunk.text[start - chunk.start : end - chunk.start])
+    quote = " ".join(quotes)
+    return f"{pick.short} — {quote}" if pick.short else quote
 
 
 def read_examples(

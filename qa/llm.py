@@ -566,7 +566,10 @@ class LLMAnswerer:
         pick = reading.pick
         if pick is None:
             return None
-        if pick.short and not any(_fold(pick.short) in _fold(c.text) for c in kept):
+        forms = {pick.short} if pick.short else set()
+        if pick.short and pick.named_in is not None:  # "Biles" is the answer "Simone Biles"
+            forms.add(pick.short.split()[-1])
+        if forms and not any(_fold(f) in _fold(c.text) for f in forms for c in kept):
             return f"do not give the answer {pick.short!r} for {part!r}"
         cited = {(numbered[n - 1].sentence.chunk.chunk.source, numbered[n - 1].sentence.start)
                  for c in kept for n in c.cites}

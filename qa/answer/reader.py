@@ -38,6 +38,7 @@ from qa.answer.text import (
     WORD,
     Sentence,
     Vocabulary,
+    _stopwords,
     harvest_acronyms,
     sentence_spans,
     terms,
@@ -48,6 +49,8 @@ from qa.types import Answer, Citation, Disagreement, ScoredChunk, SourcedValue
 
 log = logging.getLogger(__name__)
 
+OPENERS = " “\"‘'(–—-"
+"""What may stand before a sentence's first word."""
 NUMERIC = frozenset({"amount", "percent", "count", "duration", "date", "year"})
 OPEN_KINDS = frozenset({"event", "work", "name"})
 """Kinds whose answer may be a plain noun ("measles"): with no named candidate, the best
@@ -83,6 +86,9 @@ class Pick:
     confidence: float
     rivals: tuple[Rival, ...] = ()
     """Other well-supported figures of the asked kind in other articles (see `disagree`)."""
+    named_in: Evidence | None = None
+    """Another sentence for the answer that gives it in full ("Simone Biles") where the
+    evidence gives only part of it ("Biles is the most decorated gymnast"): cited too."""
 
 
 @dataclass(frozen=True)
@@ -148,6 +154,10 @@ class ExtractiveAnswerer:
             return Reading(wanted, evidence, votes, Pick(evidence[0], None, confidence), features)
         _, best, candidate = votes[0].backing[0]
         short = longest_variant_in(votes[0], best) or candidate.text
+        fuller = _fuller_form(votes[0], short, best, evidence[: self.settings.reader_sentences])
+        if fuller is not None:
+            return Reading(wanted, evidence, votes,
+                           Pick(best, fuller[1], confidence, named_in=fuller[0]), features)
         return Reading(wanted, evidence, votes, Pick(best, short, confidence), features)
 
     def features(self, question: str, wanted: Asked, evidence: list[Evidence], votes: list[Vote],
@@ -462,6 +472,39 @@ def _in_currency(amount: str, currencies: set[str]) -> bool:
     )
 
 
+def _fuller_form(
+    vote: Vote, short: str, best: Evidence, evidence: Sequence[Evidence]
+) -> tuple[Evidence, str] | None:
+    """A sentence that gives a person's name in more words than `short` ("Simone Biles" for
+    "Biles is the most decorated gymnast"), its own article's first, and that form; None when
+    none does or the answer is no person's name. Only plain capitalised words before the name
+    count: not a title, a common word, a possessive, a hyphenated or an all-capital word ("Sen.
+    John Thune" gives "John Thune", "China's Xi" nothing), nor a sentence's first word, which
+    any word may be ("Picking Salt Lake City")."""
+    if vote.kind not in ("person", "name") or short[:1].isdigit():
+        return None
+    fuller = re.compile(rf"(?<![\w’'])((?:[A-Z][\w’'.-]*\s+){{1,3}}){re.escape(short)}(?![\w’'])")
+    lexicon = words()
+
+    def plain_name_word(word: str) -> bool:
+        lowered = word.lower().strip(".,")
+        return bool(re.fullmatch(r"[A-Z][a-z]+|[A-Z]\.", word)) and not (
+            lowered in lexicon["person_titles"] or lowered in _stopwords())
+
+    source = best.sentence.chunk.chunk.source
+    for e in sorted(evidence, key=lambda e: e.sentence.chunk.chunk.source != source):
+        text = e.sentence.text
+        for match in fuller.finditer(text):
+            before = match.group(1).split()
+            cut = max((i + 1 for i, w in enumerate(before) if not plain_name_word(w)), default=0)
+            if cut == len(before):
+                continue
+            start = match.start(1) + len(" ".join(before[:cut])) + (1 if cut else 0)
+            if text[:start].strip(OPENERS) and text.startswith(before[cut], start):
+                return e, text[start : match.end()]
+    return None
+
+
 def longest_variant_in(vote: Vote, evidence: Evidence) -> str | None:
     """The longest form of the voted answer that the sentence itself holds."""
     forms = sorted({c.text for _, e, c in vote.backing if e is evidence}, key=len, reverse=True)
@@ -522,18 +565,27 @@ def compose(
         citations.append(citation)
         return citation, True
 
-    for pick in picks:
-        citation, new = cite(pick.evidence.sentence)
+    def marked(sentence: Sentence) -> tuple[str, Citation]:
+        """The sentence's quote with its [n] (only the [n] when cited already), its citation."""
+        citation, new = cite(sentence)
         quote, n = citation.quote, citation.n
-        marked = f"{quote[:-1]} [{n}]{quote[-1]}" if quote[-1] in ".!?" else f"{quote} [{n}]"
         if not new:
-            marked = f"[{n}]"
+            return f"[{n}]", citation
+        shown = f"{quote[:-1]} [{n}]{quote[-1]}" if quote[-1] in ".!?" else f"{quote} [{n}]"
+        return shown, citation
+
+    for pick in picks:
+        shown, citation = marked(pick.evidence.sentence)
+        quote = citation.quote
+        if pick.named_in is not None:
+            named, named_citation = marked(pick.named_in.sentence)
+            shown, quote = f"{shown} {named}", f"{quote} {named_citation.quote}"
         short = pick.short if pick.short and pick.short in quote else None
         if short:
             shorts.append(short)
-            parts.append(f"{short} — {marked}")
+            parts.append(f"{short} — {shown}")
         else:
-            parts.append(marked)
+            parts.append(shown)
         if short and pick.rivals:
             disagreement = _disagreement(short, citation, pick.rivals, cite)
             if disagreement is not None:
