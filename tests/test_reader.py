@@ -133,6 +133,13 @@ def test_a_place_question_takes_a_country_or_a_place_inside_one_by_its_head_noun
     assert fits_place(place, head) is fits
 
 
+def test_a_title_word_opening_an_organisations_name_stays_in_it() -> None:
+    sentence = "Analysts expect General Motors to report lower earnings, President Biden said."
+    kinds = {c.text: c.kind for c in name_candidates(sentence, set())}
+    assert kinds.get("General Motors") == "organisation" and "Motors" not in kinds
+    assert "Biden" in kinds and "President Biden" not in kinds
+
+
 def test_a_wire_credit_opening_a_sentence_is_never_a_candidate() -> None:
     for sentence in ("LONDON (AP) — Britain's coast was battered by Storm Henk on Tuesday.",
                      "WASHINGTON (Reuters) - The storm named Henk reached Britain on Tuesday."):

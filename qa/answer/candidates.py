@@ -134,8 +134,9 @@ def name_candidates(sentence: str, known_people: set[str]) -> list[Candidate]:
     for match in NAME.finditer(sentence, credit.end() if credit else 0):
         start, text = match.start(), match.group()
         tokens = text.split()
-        while tokens and (tokens[0].lower() in stop or tokens[0].lower() in titles
-                          or re.fullmatch(NUMBER_WORDS, tokens[0].lower())):
+        organisation = tokens[-1].lower().strip(".,") in lexicon["organisation_words"]
+        while tokens and (tokens[0].lower() in stop or re.fullmatch(NUMBER_WORDS, tokens[0].lower())
+                          or (tokens[0].lower() in titles and not organisation)):
             start += len(tokens[0]) + 1
             tokens = tokens[1:]
             while tokens and re.fullmatch(CONNECTOR, tokens[0]):
@@ -146,7 +147,8 @@ def name_candidates(sentence: str, known_people: set[str]) -> list[Candidate]:
             tokens = tokens[: possessive + 1]
         if tokens and re.fullmatch(r"\S+-[a-z]+", tokens[-1]):  # "American-born", "Police-led"
             tokens = tokens[:-1]
-        inner_titles = [i for i, t in enumerate(tokens[:-1]) if t.lower().strip(".,") in titles]
+        inner_titles = [] if organisation else [
+            i for i, t in enumerate(tokens[:-1]) if t.lower().strip(".,") in titles]
         if inner_titles:  # "U.S. Defense Secretary Lloyd Austin": the person follows the title
             cut = inner_titles[-1] + 1
             if cut + 2 < len(tokens) and re.fullmatch(CONNECTOR, tokens[cut]):
