@@ -14,7 +14,7 @@ from qa.answer.asked import Asked, asked
 from qa.answer.candidates import fits_place, name_candidates, numeric_candidates, people_in
 from qa.answer.disagree import quantity
 from qa.answer.evidence import is_evidence
-from qa.answer.text import harvest_acronyms, terms
+from qa.answer.text import harvest_acronyms, sentence_spans, terms
 from qa.corpus import load_corpus
 from qa.pipeline import Engine
 from qa.settings import PROJECT_ROOT, Settings
@@ -38,6 +38,7 @@ def seed(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Engine]:
         ("What percentage of adults got the vaccine?", "percent", None),
         ("When did the troops enter the country?", "date", None),
         ("In what year was the treaty signed?", "year", None),
+        ("In which month will the trial start?", "date", "month"),
         ("Who beat the champion in the final?", "who", None),
         ("Who is the British defence minister mentioned?", "person", "minister"),
         ("Which of the following politicians is not a candidate?", "person", "politicians"),
@@ -92,6 +93,20 @@ def test_numeric_candidates_are_typed_and_a_number_in_an_amount_is_not_a_count()
     assert {("$2.5 billion", "amount"), ("March 3, 2024", "date"), ("24%", "percent"),
             ("1,200", "count"), ("90-day", "duration")} <= found
     assert ("2.5", "count") not in found and ("24", "count") not in found
+
+
+def test_a_day_of_the_week_alone_is_a_weekday_and_with_its_date_one_date() -> None:
+    found = {(c.text, c.kind) for c in numeric_candidates(
+        "The eclipse is on Monday, April 8, and the next one crosses the US on Aug. 23, 2044; "
+        "officials met on Tuesday.")}
+    assert {("Monday, April 8", "date"), ("Aug. 23, 2044", "date"),
+            ("Tuesday", "weekday")} <= found
+
+
+def test_a_month_cut_short_before_its_day_does_not_end_the_sentence() -> None:
+    text = "The next eclipse seen in the US is on Aug. 23, 2044, NASA says. It will be brief."
+    assert [text[a:b] for a, b in sentence_spans(text)] == [
+        "The next eclipse seen in the US is on Aug. 23, 2044, NASA says.", "It will be brief."]
 
 
 def test_names_are_typed_from_titles_country_data_and_organisation_words() -> None:

@@ -76,6 +76,8 @@ def asked(question: str) -> Asked:
     start, _, end, kind = min(found)
     if kind == "count":
         return Asked("count", counted=_counted(q[end:]))
+    if kind == "date" and re.search(r"\b(?:what|which) month\b", q):
+        return Asked("date", head="month")
     if kind in ("who", "head"):
         head, head_kind = _head(q[end:], q[start:end])
         if kind == "who":

@@ -30,6 +30,9 @@ NUMBER = rf"(?:\d(?:[\d,]*\d)?(?:\.\d+)?|(?:{NUMBER_WORDS})(?:[- ](?:{NUMBER_WOR
 SCALED = r"(?:million|billion|trillion|thousand|bn|mn|m|k)\b"
 SCALE = rf"(?:\s?{SCALED}|[MKB]\b)?"
 """A scale after a number: "2 million", "3bn", and the headline forms "$1M", "$5B"."""
+WEEKDAY_ONLY = re.compile(rf"(?:(?:last|this|next|on) )?(?:{WEEKDAYS})", re.I)
+"""A date that is only a day of the week ("on Monday"): a weaker answer to "when" than one
+that names the day ("Monday, April 8")."""
 LETTERS = r"(?:[^\W\d_]|[\u0300-\u036f])"
 """A letter, or an accent written as its own character after one ("América" decomposed)."""
 CAPWORD = (
@@ -81,7 +84,8 @@ def _patterns() -> dict[str, re.Pattern[str]]:
                               re.I),
         "duration": re.compile(rf"\b{NUMBER}(?:[- ](?:and a half[- ])?)(?:{units})\b", re.I),
         "date": re.compile(
-            rf"\b(?:(?:{MONTHS})\.?\s+\d{{1,2}}(?:st|nd|rd|th)?(?:,?\s+\d{{4}})?|"
+            rf"\b(?:(?:(?:on\s+)?(?:{WEEKDAYS}),?\s+)?(?:{MONTHS})\.?\s+\d{{1,2}}(?:st|nd|rd|th)?"
+            rf"(?:,?\s+\d{{4}})?|"
             rf"\d{{1,2}}(?:st|nd|rd|th)?\s+(?:of\s+)?(?:{MONTHS})\.?(?:,?\s+\d{{4}})?|"
             rf"(?:{MONTHS})\.?\s+(?:of\s+)?\d{{4}}|(?:early |mid-|late )?(?:{MONTHS})\b|"
             rf"(?:last |this |next |on )?(?:{WEEKDAYS})|\d{{4}}-\d{{2}}-\d{{2}})\b"
@@ -101,10 +105,13 @@ def numeric_candidates(sentence: str) -> list[Candidate]:
             span = (match.start(), match.end())
             if kind in ("year", "count") and any(s < span[1] and span[0] < e for s, e in taken):
                 continue
-            text = match.group().strip()
+            text, start = match.group().strip(), match.start()
             if kind == "count" and text.lower() in ("one", "m", "k"):
                 continue
-            found.append(Candidate(text, kind, match.start(), match.start() + len(text)))
+            if kind == "date" and text.startswith("on "):  # "on Monday": the day is the date
+                text, start = text[3:], start + 3
+            named = "weekday" if kind == "date" and WEEKDAY_ONLY.fullmatch(text) else kind
+            found.append(Candidate(text, named, start, start + len(text)))
             if kind != "date" or any(ch.isdigit() for ch in text):
                 taken.append(span)
     return found

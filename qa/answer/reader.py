@@ -23,6 +23,7 @@ from dataclasses import dataclass, field
 from qa.answer import calibration
 from qa.answer.asked import Asked, asked
 from qa.answer.candidates import (
+    MONTHS,
     Candidate,
     counts,
     fits_place,
@@ -49,6 +50,7 @@ from qa.types import Answer, Citation, Disagreement, ScoredChunk, SourcedValue
 
 log = logging.getLogger(__name__)
 
+MONTH = re.compile(rf"\b(?:{MONTHS})\b")
 OPENERS = " “\"‘'(–—-"
 """What may stand before a sentence's first word."""
 NUMERIC = frozenset({"amount", "percent", "count", "duration", "date", "year"})
@@ -240,6 +242,8 @@ class ExtractiveAnswerer:
                     continue
                 if wanted.kind == "place" and not fits_place(candidate.text, wanted.head):
                     continue
+                if wanted.head == "month" and not MONTH.search(candidate.text):
+                    continue  # "which month": "Monday" or "2024" does not say
                 weight *= self._context(candidate, text, question_weights_, wanted.head)
                 if currencies and candidate.kind == "amount" and not _in_currency(
                     candidate.text, currencies

@@ -29,6 +29,8 @@ ABBREVIATION = re.compile(
     r"(?:\b[A-Z]\.|\b(?:Mr|Mrs|Ms|Dr|Gen|Lt|Col|Capt|Sgt|Prof|St|Jr|Sr|No|Inc|Ltd|Co|vs|etc|"
     r"Rep|Sen|Gov|Maj|Adm|Brig|Hon)\.)$"
 )
+MONTH_ABBREVIATION = re.compile(r"\b(?:Jan|Feb|Mar|Apr|Jun|Jul|Aug|Sept?|Oct|Nov|Dec)\.$")
+"""A month cut short before a day ("Aug. 23, 2044"): no sentence ends there."""
 ACRONYM_AFTER = re.compile(r"\(([A-Z][A-Za-z&]{1,9})\)")
 ACRONYM_BEFORE = re.compile(r"\b([A-Z][A-Z&]{1,9})\s+\(([A-Z][^()]{3,120})\)")
 
@@ -292,7 +294,11 @@ def sentence_spans(text: str) -> list[tuple[int, int]]:
     boundaries = [
         m
         for m in SENTENCE_END.finditer(text)
-        if "\n" in m.group() or not ABBREVIATION.search(text[max(0, m.start() - 6) : m.start()])
+        if "\n" in m.group() or not (
+            ABBREVIATION.search(text[max(0, m.start() - 6) : m.start()])
+            or (MONTH_ABBREVIATION.search(text[max(0, m.start() - 6) : m.start()])
+                and text[m.end() : m.end() + 1].isdigit())
+        )
     ]
     for match in [*boundaries, None]:
         end = match.start() if match else len(text)
