@@ -140,7 +140,8 @@ def test_pounds_of_something_are_a_weight_not_a_sum() -> None:
      ("British", "nation", False), ("France", "nation's", True), ("Morocco", "state", False),
      ("Georgia", "state", True), ("Russian", "state’s", False), ("Japan", "city", False),
      ("Singapore", "city", True), ("Allegiant Stadium", "stadium", True),
-     ("Djibouti", "country", True), ("DRC Congo", "country", True), ("New York", "country", False)],
+     ("Djibouti", "country", True), ("DRC Congo", "country", True), ("New York", "country", False),
+     ("Southern", "state", False), ("Southern", "region", True)],
 )
 def test_a_place_question_takes_a_country_or_a_place_inside_one_by_its_head_noun(
     place: str, head: str, fits: bool
@@ -153,6 +154,12 @@ def test_a_title_word_opening_an_organisations_name_stays_in_it() -> None:
     kinds = {c.text: c.kind for c in name_candidates(sentence, set())}
     assert kinds.get("General Motors") == "organisation" and "Motors" not in kinds
     assert "Biden" in kinds and "President Biden" not in kinds
+
+
+def test_a_rank_after_a_name_is_not_part_of_it() -> None:
+    ranked = {c.text for c in name_candidates(
+        "A survey ranked Harbour Care Health System the No. 1 hospital in the state.", set())}
+    assert "Harbour Care Health System" in ranked
 
 
 def test_a_wire_credit_opening_a_sentence_is_never_a_candidate() -> None:

@@ -163,6 +163,7 @@ def name_candidates(sentence: str, known_people: set[str]) -> list[Candidate]:
             start += len(" ".join(tokens[:cut])) + 1
             tokens = tokens[cut:]
         while tokens and (re.fullmatch(CONNECTOR, tokens[-1]) or tokens[-1][0].isdigit()
+                          or tokens[-1] == "No"  # "... Health System the No. 1 hospital"
                           or re.fullmatch(rf"(?:{MONTHS}|{WEEKDAYS})\.?", tokens[-1])):
             tokens = tokens[:-1]
         if not tokens:
@@ -200,6 +201,8 @@ def fits_place(text: str, head: str | None) -> bool:
     "which state"; any candidate for other heads."""
     noun = (head or "").removesuffix("'s").removesuffix("’s")
     places = gazetteer()
+    if text.lower() in words()["compass_words"]:
+        return noun not in words()["place_heads_country"] | words()["place_heads_inside_country"]
     if noun in words()["place_heads_country"]:
         return places.is_country(text)
     if noun in words()["place_heads_inside_country"]:
