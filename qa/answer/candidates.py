@@ -30,9 +30,9 @@ NUMBER = rf"(?:\d(?:[\d,]*\d)?(?:\.\d+)?|(?:{NUMBER_WORDS})(?:[- ](?:{NUMBER_WOR
 SCALED = r"(?:million|billion|trillion|thousand|bn|mn|m|k)\b"
 SCALE = rf"(?:\s?{SCALED}|[MKB]\b)?"
 """A scale after a number: "2 million", "3bn", and the headline forms "$1M", "$5B"."""
-WEEKDAY_ONLY = re.compile(rf"(?:(?:last|this|next|on) )?(?:{WEEKDAYS})", re.I)
-"""A date that is only a day of the week ("on Monday"): a weaker answer to "when" than one
-that names the day ("Monday, April 8")."""
+WEEKDAY_ONLY = re.compile(rf"(?:(?:last|this|next) )?(?:{WEEKDAYS})", re.I)
+"""A date that is only a day of the week ("Monday", "last Monday"): a weaker answer to "when"
+than one that names the day ("Monday, April 8")."""
 LETTERS = r"(?:[^\W\d_]|[\u0300-\u036f])"
 """A letter, or an accent written as its own character after one ("América" decomposed)."""
 CAPWORD = (
@@ -206,11 +206,9 @@ def fits_place(text: str, head: str | None) -> bool:
     if noun in words()["place_heads_country"]:
         return places.is_country(text)
     if noun in words()["place_heads_inside_country"]:
-        lowered = text.lower()
-        if lowered in places.regions:
+        if text.lower() in places.regions:
             return True
-        return not places.is_country(text) and not (
-            lowered in places.demonyms or lowered.removesuffix("s") in places.demonyms)
+        return not places.is_country(text) and not places.is_demonym(text)
     return True
 
 
@@ -230,7 +228,7 @@ def _name_kind(text: str, titled: bool, known_people: set[str]) -> str:
     tokens = lowered.replace("’", "'").split()
     if lowered in places.places or lowered.removeprefix("the ") in places.places:
         return "place"
-    if lowered in places.demonyms or lowered.rstrip("s") in places.demonyms:
+    if places.is_demonym(text):
         return "nationality"
     if text.replace(".", "") in places.codes or lowered in places.aliases:
         return "place"

@@ -66,10 +66,10 @@ def quantity(text: str, kind: str, after: str = "", before: str = "") -> Quantit
     elif kind == "count":
         counted = terms(" ".join(after.split()[:2]))
         unit = f"#{counted[0]}" if counted else "#"
-    qualifier = " ".join(before.lower().split()[-3:])
+    qualifier = " " + " ".join(before.lower().split()[-3:])
 
     def said(name: str) -> bool:
-        return any(re.search(rf"(?:^|\s){re.escape(w)}$", qualifier) for w in words()[name])
+        return any(qualifier.endswith(" " + w) for w in words()[name])
 
     return Quantity(value, unit, said("figure_at_least"), said("figure_at_most"),
                     said("figure_about"))

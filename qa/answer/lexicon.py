@@ -36,6 +36,11 @@ class Gazetteer:
     countries: frozenset[str] = frozenset()
     """Lower-cased names and other spellings of countries (not their demonyms)."""
 
+    def is_demonym(self, text: str) -> bool:
+        """Whether a word is a nationality ("Kenyan", "Kenyans")."""
+        lowered = text.lower()
+        return lowered in self.demonyms or lowered.removesuffix("s") in self.demonyms
+
     def is_country(self, text: str) -> bool:
         """Whether a name is a country's (any spelling or code, not its demonym; "DRC Congo"
         is two forms of one), from the data or from lexicon.yaml's `countries_beyond_data`

@@ -291,15 +291,14 @@ def sentence_spans(text: str) -> list[tuple[int, int]]:
     """(start, end) of each sentence of a text, whitespace trimmed."""
     spans = []
     cursor = 0
-    boundaries = [
-        m
-        for m in SENTENCE_END.finditer(text)
-        if "\n" in m.group() or not (
-            ABBREVIATION.search(text[max(0, m.start() - 6) : m.start()])
-            or (MONTH_ABBREVIATION.search(text[max(0, m.start() - 6) : m.start()])
-                and text[m.end() : m.end() + 1].isdigit())
-        )
-    ]
+
+    def abbreviated(m: re.Match[str]) -> bool:
+        """Whether the full stop ends an abbreviation ("Gen.", "Aug." before a day)."""
+        before = text[max(0, m.start() - 6) : m.start()]
+        return bool(ABBREVIATION.search(before)) or bool(
+            MONTH_ABBREVIATION.search(before) and text[m.end() : m.end() + 1].isdigit())
+
+    boundaries = [m for m in SENTENCE_END.finditer(text) if "\n" in m.group() or not abbreviated(m)]
     for match in [*boundaries, None]:
         end = match.start() if match else len(text)
         piece = text[cursor:end]
