@@ -162,15 +162,37 @@ def ingest_lock(settings: Settings) -> Iterator[None]:
     on one machine share too): a second one waits, says so, then finds what the first stored
     and embeds only what is still missing, instead of both embedding everything."""
     settings.store_dir.mkdir(parents=True, exist_ok=True)
-    with (settings.store_dir / "ingest.lock").open("a") as handle:
+    waiting = (
+        "Another ingest into %s is running: waiting for it to finish, then reusing what it stored"
+        % (settings.chroma_url or settings.store_dir)
+    )
+    with _exclusive(settings.store_dir / "ingest.lock", waiting):
+        yield
+
+
+@contextmanager
+def _opening_lock(settings: Settings) -> Iterator[None]:
+    """One process at a time creating an embedded store's database and collections: two doing
+    it at once (two first ingests) collide on SQLite's write lock and both fail. A server
+    serialises this itself."""
+    if settings.chroma_url:
+        yield
+        return
+    settings.store_dir.mkdir(parents=True, exist_ok=True)
+    with _exclusive(settings.store_dir / "open.lock"):
+        yield
+
+
+@contextmanager
+def _exclusive(path: Path, waiting: str | None = None) -> Iterator[None]:
+    """An exclusive lock on the file at `path` across processes; `waiting` is logged when
+    another process holds it."""
+    with path.open("a") as handle:
         try:
             fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
-            log.warning(
-                "Another ingest into %s is running: waiting for it to finish, then reusing "
-                "what it stored",
-                settings.chroma_url or settings.store_dir,
-            )
+            if waiting:
+                log.warning(waiting)
             fcntl.flock(handle, fcntl.LOCK_EX)
         try:
             yield
@@ -226,15 +248,16 @@ class Store:
     def __init__(self, settings: Settings, embedder: Embedder) -> None:
         self.settings = settings
         self.embedder = embedder
-        client = self.client = open_client(settings)
-        self.chunks = client.get_or_create_collection(
-            f"{settings.collection}-chunks",
-            embedding_function=None,
-            configuration={"hnsw": {"space": "cosine"}},
-        )
-        self.articles = client.get_or_create_collection(
-            f"{settings.collection}-articles", embedding_function=None
-        )
+        with _opening_lock(settings):
+            client = self.client = open_client(settings)
+            self.chunks = client.get_or_create_collection(
+                f"{settings.collection}-chunks",
+                embedding_function=None,
+                configuration={"hnsw": {"space": "cosine"}},
+            )
+            self.articles = client.get_or_create_collection(
+                f"{settings.collection}-articles", embedding_function=None
+            )
         self.texts: Mapping[str, str] | None = None
         """The texts `article_text` answers from (see `pinned`); None = the store's own."""
 
