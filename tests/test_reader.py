@@ -141,9 +141,11 @@ def test_pounds_of_something_are_a_weight_not_a_sum() -> None:
      ("Georgia", "state", True), ("Russian", "state’s", False), ("Japan", "city", False),
      ("Singapore", "city", True), ("Allegiant Stadium", "stadium", True),
      ("Djibouti", "country", True), ("DRC Congo", "country", True), ("New York", "country", False),
-     ("Southern", "state", False), ("Southern", "region", True)],
+     ("Southern", "state", False), ("Southern", "region", True), ("Queensland", "state", True),
+     ("Ontario", "province", True), ("Joe Biden", "state", False), ("Title", "state", False),
+     ("Scottsboro", "state", False)],
 )
-def test_a_place_question_takes_a_country_or_a_place_inside_one_by_its_head_noun(
+def test_a_place_question_takes_a_country_a_state_or_a_place_inside_one_by_its_head_noun(
     place: str, head: str, fits: bool
 ) -> None:
     assert fits_place(place, head) is fits

@@ -197,14 +197,16 @@ def name_candidates(sentence: str, known_people: set[str]) -> list[Candidate]:
 
 def fits_place(text: str, head: str | None) -> bool:
     """Whether a candidate can answer a place question by its head noun: a country for "which
-    country", anything but a country (a US state named like one aside) for "which city" or
-    "which state"; any candidate for other heads."""
+    country", a state or province the country data knows for "which state", anything but a
+    country (a capital named like one aside) for "which city"; any candidate for other heads."""
     noun = (head or "").removesuffix("'s").removesuffix("’s")
     places = gazetteer()
     if text.lower() in words()["compass_words"]:
         return noun not in words()["place_heads_country"] | words()["place_heads_inside_country"]
     if noun in words()["place_heads_country"]:
         return places.is_country(text)
+    if noun in words()["place_heads_province"]:
+        return text.lower().removeprefix("the ") in places.regions
     if noun in words()["place_heads_inside_country"]:
         if text.lower() in places.regions:
             return True
