@@ -203,22 +203,23 @@ def test_variants_of_one_answer_pool_their_votes_across_articles() -> None:
     assert answer.text.startswith(f"{answer.short} — ")
 
 
-def test_a_surname_answer_is_given_in_full_citing_the_sentence_that_names_it() -> None:
+@pytest.mark.parametrize("given", ["Simone", "LeBron", "José", "D'Arcy"])
+def test_a_surname_answer_is_given_in_full_citing_the_sentence_that_names_it(given: str) -> None:
     passages = [
         _passage("a.md", "With 37 medals at the Olympics and world championships, Biles is "
                          "the most decorated gymnast in the history of the sport.", 0.9),
-        _passage("b.md", "The American gymnast Simone Biles won the vault final in Paris on "
+        _passage("b.md", f"The American gymnast {given} Biles won the vault final in Paris on "
                          "Saturday afternoon.", 0.5),
     ]
     reader = ExtractiveAnswerer(Settings(min_confidence=0.0),
                                 Vocabulary.of([p.chunk for p in passages]))
     question = "Which gymnast is the most decorated in the history of the sport?"
     answer = reader.answer(question, passages, {})
-    assert answer.short == "Simone Biles"
+    assert answer.short == f"{given} Biles"
     assert [c.source for c in answer.citations] == ["a.md", "b.md"]
     assert "Biles is the most decorated" in answer.citations[0].quote
     assert answer.short in answer.citations[1].quote
-    assert answer.text.startswith("Simone Biles — With 37 medals")
+    assert answer.text.startswith(f"{given} Biles — With 37 medals")
 
 
 @pytest.mark.parametrize(

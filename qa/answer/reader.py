@@ -482,9 +482,9 @@ def _fuller_form(
     """A sentence that gives a person's name in more words than `short` ("Simone Biles" for
     "Biles is the most decorated gymnast"), its own article's first, and that form; None when
     none does or the answer is no person's name. Only plain capitalised words before the name
-    count: not a title, a common word, a possessive, a hyphenated or an all-capital word ("Sen.
-    John Thune" gives "John Thune", "China's Xi" nothing), nor a sentence's first word, which
-    any word may be ("Picking Salt Lake City")."""
+    count ("LeBron", "O'Brien", "José" are): not a title, a common word, a possessive, a
+    hyphenated or an all-capital word ("Sen. John Thune" gives "John Thune", "China's Xi"
+    nothing), nor a sentence's first word, which any word may be ("Picking Salt Lake City")."""
     if vote.kind not in ("person", "name") or short[:1].isdigit():
         return None
     fuller = re.compile(rf"(?<![\w’'])((?:[A-Z][\w’'.-]*\s+){{1,3}}){re.escape(short)}(?![\w’'])")
@@ -492,7 +492,9 @@ def _fuller_form(
 
     def plain_name_word(word: str) -> bool:
         lowered = word.lower().strip(".,")
-        return bool(re.fullmatch(r"[A-Z][a-z]+|[A-Z]\.", word)) and not (
+        letters = re.sub(r"['’](?=[A-Z])", "", word)
+        name_like = letters.isalpha() and letters[0].isupper() and not letters.isupper()
+        return (name_like or bool(re.fullmatch(r"[A-Z]\.", word))) and not (
             lowered in lexicon["person_titles"] or lowered in _stopwords())
 
     source = best.sentence.chunk.chunk.source
