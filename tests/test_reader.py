@@ -11,7 +11,13 @@ import pytest
 
 from qa.answer import ExtractiveAnswerer, Vocabulary, is_instruction
 from qa.answer.asked import Asked, asked
-from qa.answer.candidates import fits_place, name_candidates, numeric_candidates, people_in
+from qa.answer.candidates import (
+    counts,
+    fits_place,
+    name_candidates,
+    numeric_candidates,
+    people_in,
+)
 from qa.answer.disagree import quantity
 from qa.answer.evidence import is_evidence
 from qa.answer.text import harvest_acronyms, sentence_spans, terms
@@ -58,6 +64,7 @@ def seed(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Engine]:
         ("What is the location of the first restaurant?", "place", "location"),
         ("What is the starting state salary portion for an aide?", None, None),
         ("What is the purpose of the referendum?", None, None),
+        ("What is the minimum age for users of the app?", "count", "age"),
     ],
 )
 def test_the_asked_kind_comes_from_the_wording_and_the_head_noun(
@@ -93,6 +100,12 @@ def test_numeric_candidates_are_typed_and_a_number_in_an_amount_is_not_a_count()
     assert {("$2.5 billion", "amount"), ("March 3, 2024", "date"), ("24%", "percent"),
             ("1,200", "count"), ("90-day", "duration")} <= found
     assert ("2.5", "count") not in found and ("24", "count") not in found
+
+
+def test_a_span_of_time_counts_its_own_unit() -> None:
+    sentence = "A leap year has 366 days, and the festival celebrates 50 years this week."
+    assert [c.text for c in counts(sentence, {"day"})] == ["366 days"]
+    assert [(c.text, c.kind) for c in counts(sentence, {"year"})] == [("50 years", "count")]
 
 
 def test_a_day_of_the_week_alone_is_a_weekday_and_with_its_date_one_date() -> None:

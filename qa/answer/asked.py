@@ -110,7 +110,7 @@ def _singular(word: str) -> str:
 def _kind_of_noun(word: str) -> str | None:
     lexicon = words()
     for form in (word, _singular(word), word.rstrip("'s’")):
-        for kind in ("person", "organisation", "place", "work", "amount", "event"):
+        for kind in ("person", "organisation", "place", "work", "amount", "count", "event"):
             if form in lexicon[f"head:{kind}"]:
                 return kind
     return None
@@ -119,14 +119,16 @@ def _kind_of_noun(word: str) -> str | None:
 def _described(rest: str) -> tuple[str | None, str | None]:
     """"What is the estimated cost of ...", "what was the settlement amount that ...": the noun
     just before the first preposition or relative word names the kind, when it names an amount,
-    a place, a person or an organisation (a reason, a purpose or a plan is a phrase answer)."""
+    a number ("the minimum age"), a place, a person or an organisation (a reason, a purpose or a
+    plan is a phrase answer)."""
     described = re.match(r"\s*(?:is|was|are|were) the ((?:[a-z][a-z'’-]* ){0,3}?([a-z]+))"
                          r"(?: (?:of|for|that|which|who|in|on|by|to|at|from|with)\b|\W*$)", rest)
     if not described:
         return None, None
     noun = described.group(2)
     kind = _kind_of_noun(noun)
-    return (noun, kind) if kind in ("amount", "place", "person", "organisation") else (None, None)
+    known = ("amount", "count", "place", "person", "organisation")
+    return (noun, kind) if kind in known else (None, None)
 
 
 def _head(rest: str, cue: str) -> tuple[str | None, str | None]:

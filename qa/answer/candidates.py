@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import lru_cache
 
 from qa.answer.lexicon import gazetteer, listed, words
@@ -118,10 +118,14 @@ def numeric_candidates(sentence: str) -> list[Candidate]:
 
 
 def counts(sentence: str, nouns: Iterable[str]) -> list[Candidate]:
-    """The numbers in a sentence followed, within three words, by one of the counted nouns."""
+    """The numbers in a sentence followed, within three words, by one of the counted nouns; a
+    span of time counts its own unit ("366 days" for "how many days")."""
     wanted = set(nouns)
     out = []
     for candidate in numeric_candidates(sentence):
+        if candidate.kind == "duration" and wanted & set(terms(candidate.text)):
+            out.append(replace(candidate, kind="count"))
+            continue
         if candidate.kind not in ("count", "amount"):
             continue
         following = sentence[candidate.end :].split()[:3]
