@@ -65,6 +65,7 @@ def seed(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Engine]:
         ("What is the starting state salary portion for an aide?", None, None),
         ("What is the purpose of the referendum?", None, None),
         ("What is the minimum age for users of the app?", "count", "age"),
+        ("What was the final score of the game?", "score", "score"),
     ],
 )
 def test_the_asked_kind_comes_from_the_wording_and_the_head_noun(
@@ -100,6 +101,14 @@ def test_numeric_candidates_are_typed_and_a_number_in_an_amount_is_not_a_count()
     assert {("$2.5 billion", "amount"), ("March 3, 2024", "date"), ("24%", "percent"),
             ("1,200", "count"), ("90-day", "duration")} <= found
     assert ("2.5", "count") not in found and ("24", "count") not in found
+
+
+def test_a_score_is_one_answer_and_a_season_or_a_phone_number_is_none() -> None:
+    found = {(c.text, c.kind) for c in numeric_candidates(
+        "Princeton won 84-82 and City 3–1 in the 2023-24 season; call 9-1-1 on 2024-01-05.")}
+    assert {("84-82", "score"), ("3–1", "score")} <= found
+    assert not {text for text, kind in found if kind == "score"} - {"84-82", "3–1"}
+    assert ("84", "count") not in found
 
 
 def test_a_span_of_time_counts_its_own_unit() -> None:

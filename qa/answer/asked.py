@@ -110,7 +110,8 @@ def _singular(word: str) -> str:
 def _kind_of_noun(word: str) -> str | None:
     lexicon = words()
     for form in (word, _singular(word), word.rstrip("'s’")):
-        for kind in ("person", "organisation", "place", "work", "amount", "count", "event"):
+        for kind in ("person", "organisation", "place", "work", "amount", "count", "score",
+                     "event"):
             if form in lexicon[f"head:{kind}"]:
                 return kind
     return None
@@ -127,7 +128,7 @@ def _described(rest: str) -> tuple[str | None, str | None]:
         return None, None
     noun = described.group(2)
     kind = _kind_of_noun(noun)
-    known = ("amount", "count", "place", "person", "organisation")
+    known = ("amount", "count", "score", "place", "person", "organisation")
     return (noun, kind) if kind in known else (None, None)
 
 

@@ -29,7 +29,7 @@ DATA = Path(__file__).parent / "data" / "calibration.json"
 KIND_GROUPS: Mapping[str, str] = {
     "person": "person", "who": "person", "organisation": "organisation", "place": "place",
     "work": "named", "event": "named", "name": "named", "amount": "number", "percent": "number",
-    "count": "number", "duration": "number", "date": "date", "year": "date",
+    "count": "number", "duration": "number", "score": "number", "date": "date", "year": "date",
 }
 """Asked kinds grouped by what answers them; a question with no typed answer (why, how, a
 listing, an acronym's long form) is its own group, "sentence"."""

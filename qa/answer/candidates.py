@@ -90,20 +90,23 @@ def _patterns() -> dict[str, re.Pattern[str]]:
             rf"(?:{MONTHS})\.?\s+(?:of\s+)?\d{{4}}|(?:early |mid-|late )?(?:{MONTHS})\b|"
             rf"(?:last |this |next |on )?(?:{WEEKDAYS})|\d{{4}}-\d{{2}}-\d{{2}})\b"
         ),
+        "score": re.compile(r"(?<![\w$£€.,/–-])\d{1,3}[-–]\d{1,3}(?![\w/]|[-–.,]\d)"),
         "year": re.compile(r"(?<![\d$£€.,])\b(?:1[5-9]|20)\d{2}\b(?![\d,.]\d)"),
         "count": re.compile(rf"(?<![\w$£€.,])(?:{NUMBER}){SCALE}(?![\d,.]\d|%)", re.I),
     }
 
 
 def numeric_candidates(sentence: str) -> list[Candidate]:
-    """Amounts, percentages, durations, dates, years and counts, the more specific first: a
-    number that is part of an amount or a date is not also a count."""
+    """Amounts, percentages, durations, dates, scores ("84-82"), years and counts, the more
+    specific first: a number that is part of an amount, a date or a score is not also a
+    count."""
     found: list[Candidate] = []
     taken: list[tuple[int, int]] = []
-    for kind in ("amount", "percent", "duration", "date", "year", "count"):
+    for kind in ("amount", "percent", "duration", "date", "score", "year", "count"):
         for match in _patterns()[kind].finditer(sentence):
             span = (match.start(), match.end())
-            if kind in ("year", "count") and any(s < span[1] and span[0] < e for s, e in taken):
+            overlaps = any(s < span[1] and span[0] < e for s, e in taken)
+            if kind in ("score", "year", "count") and overlaps:
                 continue
             text, start = match.group().strip(), match.start()
             if kind == "count" and text.lower() in ("one", "m", "k"):

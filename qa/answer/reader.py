@@ -53,7 +53,7 @@ log = logging.getLogger(__name__)
 MONTH = re.compile(rf"\b(?:{MONTHS})\b")
 OPENERS = " “\"‘'(–—-"
 """What may stand before a sentence's first word."""
-NUMERIC = frozenset({"amount", "percent", "count", "duration", "date", "year"})
+NUMERIC = frozenset({"amount", "percent", "count", "duration", "date", "year", "score"})
 OPEN_KINDS = frozenset({"event", "work", "name"})
 """Kinds whose answer may be a plain noun ("measles"): with no named candidate, the best
 sentence answers."""
