@@ -45,6 +45,13 @@ ARTICLES = {
                     "Drivers on the Kisumu bridge praised the roads agency. The roads agency "
                     "also spent KSh 500 million on new buses to cross the Kisumu bridge, the "
                     "agency said."),
+    # one figure for a county, another for the whole country: two subjects, not a conflict
+    "dose-a.md": ("2024-10-07", "Nakuru vaccination drive",
+                  "Health workers went door to door last week. In Nakuru, 45% of adults have "
+                  "received at least one dose of the measles vaccine, officials said."),
+    "dose-b.md": ("2024-10-08", "Measles vaccine drive",
+                  "The drive goes on. In Kenya, 70% of adults have received at least one dose "
+                  "of the measles vaccine, officials said."),
 }
 
 
@@ -131,3 +138,9 @@ def test_a_bound_or_an_estimate_agrees_with_a_figure_it_allows() -> None:
 def test_a_sum_in_another_currency_about_something_else_is_not_paired(engine: Engine) -> None:
     answer = engine.ask("How much did the Kisumu bridge cost to build?")
     assert all(d.kind != "currencies" for d in answer.disagreements)
+
+
+def test_figures_for_two_different_named_subjects_are_not_a_conflict(engine: Engine) -> None:
+    answer = engine.ask("What percentage of adults have received at least one dose of the "
+                        "measles vaccine?")
+    assert answer.disagreements == []

@@ -397,11 +397,12 @@ class ExtractiveAnswerer:
                 continue
             how = relation(own, value, articles.get(source, {}).get("date", ""),
                            articles.get(other_source, {}).get("date", ""), margin)
+            # the same words and names around both figures: one fact told twice, not another
             same_fact = len(said & self._near(candidate, evidence.sentence.text)) >= max(
                 2, self.settings.rival_overlap * len(said)
             ) and _overlap(top_evidence.sentence.text, evidence.sentence.text) >= (
                 self.settings.rival_overlap
-            )  # the same words around both figures: one fact told twice, not another figure
+            ) and _same_subject(named, top_evidence.sentence.text, evidence.sentence.text)
             if how and ((how == "currencies" and _question_overlap(
                 weights, top_evidence.sentence.text, evidence.sentence.text
             ) >= self.settings.rival_overlap) or (
@@ -447,6 +448,17 @@ def _overlap(a: str, b: str) -> float:
     """Share of the shorter sentence's informative words that the other holds too."""
     ta, tb = set(terms(a)), set(terms(b))
     return len(ta & tb) / max(1, min(len(ta), len(tb)))
+
+
+def _same_subject(named: set[str], sentence: str, other: str) -> bool:
+    """Whether two sentences can give a figure for one subject: the names each holds beyond the
+    question's own must share a word when both hold some ("67% of Utah adults" and "70% of
+    America's adults" are two subjects, not a conflict)."""
+    def names(text: str) -> set[str]:
+        return {t for c in name_candidates(text, set()) for t in terms(c.text)} - named
+
+    own, theirs = names(sentence), names(other)
+    return not own or not theirs or bool(own & theirs)
 
 
 def _question_overlap(weights: dict[str, float], sentence: str, other: str) -> float:
