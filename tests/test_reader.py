@@ -208,6 +208,25 @@ def _passage(source: str, text: str, similarity: float = 0.8) -> ScoredChunk:
     return ScoredChunk(chunk, score=1.0, similarity=similarity)
 
 
+@pytest.mark.parametrize(
+    ("question", "answered"),
+    [("Which of the following islands was struck by a magnitude 7.4 earthquake?", True),
+     ("Which of the following islands was not struck by a magnitude 7.4 earthquake?", False),
+     ("Which of the following statements about the earthquake is correct?", False)],
+)
+def test_a_question_written_for_choices_is_refused_only_when_only_the_choices_could_answer(
+    question: str, answered: bool
+) -> None:
+    passages = [_passage("a.md", "A magnitude 7.4 earthquake struck the island of Taiwan on "
+                                 "Wednesday morning, killing nine people.")]
+    reader = ExtractiveAnswerer(Settings(min_confidence=0.0),
+                                Vocabulary.of([p.chunk for p in passages]))
+    reading = reader.read(question, passages)
+    assert (reading.pick is not None) is answered
+    if answered:
+        assert reading.pick is not None and reading.pick.short == "Taiwan"
+
+
 def test_variants_of_one_answer_pool_their_votes_across_articles() -> None:
     passages = [
         _passage("a.md", "Luke Littler lost the darts world final on Wednesday. Rob Cross "

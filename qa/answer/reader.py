@@ -58,8 +58,14 @@ OPEN_KINDS = frozenset({"event", "work", "name"})
 """Kinds whose answer may be a plain noun ("measles"): with no named candidate, the best
 sentence answers."""
 CHOICES = re.compile(r"\b(?:of|from|among) the following\b|\ball of the above\b", re.IGNORECASE)
-"""A question written for a list of choices ("Which of the following ..."): unanswerable when it
-ends before listing them, since the passages cannot say which choice is meant."""
+"""A question written for a list of choices ("Which of the following ...")."""
+AMONG_CHOICES = re.compile(
+    r"\b(?:not|except|statements?|true|false|correct|incorrect|all of the above)\b", re.IGNORECASE
+)
+"""What makes such a question unanswerable when it ends before listing its choices: it asks
+which choice is or is not so ("Which of the following is NOT ...", "which statement is
+correct"), which only the choices can say. "Which of the following was struck by an
+earthquake?" asks for a place like any "which" question."""
 ENUMERATION = re.compile(r"(?:[^,;]{2,40},\s+){2,}[^,;]{0,40}\band\b|\bsuch as\b|\bincluding\b")
 """A sentence that enumerates ("logistics, intelligence, communication and medical help")."""
 
@@ -130,7 +136,8 @@ class ExtractiveAnswerer:
         confidence is the calibrated probability that it is right."""
         wanted = asked(question)
         evidence = score_sentences(question, passages, self.vocabulary, self.settings)
-        if CHOICES.search(question) and question.rstrip().endswith("?"):
+        if (CHOICES.search(question) and AMONG_CHOICES.search(question)
+                and question.rstrip().endswith("?")):
             return Reading(wanted, evidence, [], None)
         if wanted.kind == "expansion":
             return Reading(wanted, evidence, [], self._expansion(wanted, evidence, passages))
