@@ -152,18 +152,11 @@ def _head(rest: str, cue: str) -> tuple[str | None, str | None]:
             return head, kind or "name"
         return _described(rest)
     seen = 0
-    for at, token in enumerate(tokens[:5]):
+    for token in tokens[:5]:
         if token in words()["auxiliaries"]:
             break
         kind = _kind_of_noun(token)
         if kind:
-            # "forces commander": the last noun is the head; "country's president" asks the
-            # country, and a word in -s after a noun is likelier a verb ("airline plans to")
-            for following in [] if token.endswith(("'s", "’s")) else tokens[at + 1 : 5]:
-                following_kind = _kind_of_noun(following)
-                if not following_kind or following.endswith("s"):
-                    break
-                token, kind = following, following_kind
             return token, kind
         if token not in words()["head_skipped"]:
             seen += 1
