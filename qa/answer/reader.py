@@ -388,6 +388,7 @@ class ExtractiveAnswerer:
         named = set(weights)
         _, top_evidence, top_candidate = votes[0].backing[0]
         said = self._near(top_candidate, top_evidence.sentence.text) & named
+        top_names = _names(top_evidence.sentence.text, named)
         rivals: list[Rival] = []
         seen = [own]
         for vote in votes:
@@ -409,7 +410,7 @@ class ExtractiveAnswerer:
                 2, self.settings.rival_overlap * len(said)
             ) and _overlap(top_evidence.sentence.text, evidence.sentence.text) >= (
                 self.settings.rival_overlap
-            ) and _same_subject(named, top_evidence.sentence.text, evidence.sentence.text)
+            ) and _same_subject(top_names, _names(evidence.sentence.text, named))
             if how and ((how == "currencies" and _question_overlap(
                 weights, top_evidence.sentence.text, evidence.sentence.text
             ) >= self.settings.rival_overlap) or (
@@ -457,14 +458,15 @@ def _overlap(a: str, b: str) -> float:
     return len(ta & tb) / max(1, min(len(ta), len(tb)))
 
 
-def _same_subject(named: set[str], sentence: str, other: str) -> bool:
-    """Whether two sentences can give a figure for one subject: the names each holds beyond the
-    question's own must share a word when both hold some ("67% of Utah adults" and "70% of
-    America's adults" are two subjects, not a conflict)."""
-    def names(text: str) -> set[str]:
-        return {t for c in name_candidates(text, set()) for t in terms(c.text)} - named
+def _names(text: str, named: set[str]) -> set[str]:
+    """The stems of the names a sentence holds beyond those the question names (`named`)."""
+    return {t for c in name_candidates(text, set()) for t in terms(c.text)} - named
 
-    own, theirs = names(sentence), names(other)
+
+def _same_subject(own: set[str], theirs: set[str]) -> bool:
+    """Whether two sentences, by their names beyond the question's (`_names`), can give a
+    figure for one subject: the names must share a word when both hold some ("67% of Utah
+    adults" and "70% of America's adults" are two subjects, not a conflict)."""
     return not own or not theirs or bool(own & theirs)
 
 
