@@ -243,6 +243,38 @@ class Settings(BaseSettings):
         "before: the same answer in three articles counts 1 + 0.5 + 0.25 times its best "
         "sentence (1 = every article counts fully, 0 = only the best).",
     )
+    category_floor: float = Field(
+        0.15,
+        ge=0.0,
+        le=1.0,
+        description="For \"which <noun>\" questions whose noun names no kind of name (\"which "
+        "animal\", \"which drug\"): the word-vector likeness to that noun a common word of the "
+        "best sentences needs to be voted as the answer (\"sheep\", \"cannabis\"); 1 turns "
+        "common-noun answers off.",
+    )
+    category_full: float = Field(
+        0.25,
+        gt=0.0,
+        le=1.0,
+        description="Likeness to the question's head noun at which a common word's vote counts "
+        "fully; below it, in proportion.",
+    )
+    category_common: float = Field(
+        0.3,
+        ge=0.0,
+        le=1.0,
+        description="A common word's rarity in the corpus (its idf over an unseen word's) at or "
+        "below which it is too general to answer \"which <noun>\": likeness finds the words "
+        "of a field (\"illness\", \"patients\" for \"which disease\"), rarity the members "
+        "named in it (\"syphilis\").",
+    )
+    category_rare: float = Field(
+        0.55,
+        ge=0.0,
+        le=1.0,
+        description="Rarity at which a common word counts fully as specific enough; between "
+        "category_common and it, in proportion.",
+    )
     context_boost: float = Field(
         1.5,
         ge=1.0,

@@ -67,6 +67,9 @@ def seed(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Engine]:
         ("What is the minimum age for users of the app?", "count", "age"),
         ("What was the final score of the game?", "score", "score"),
         ("What counter-terrorism centre was discussed?", "organisation", "centre"),
+        ("Which type of bug will emerge this spring?", "name", "bug"),
+        ("Which type of company recalled the cars?", "organisation", "company"),
+        ("Which show won eighteen awards?", "work", "show"),
     ],
 )
 def test_the_asked_kind_comes_from_the_wording_and_the_head_noun(
@@ -226,6 +229,22 @@ def test_a_question_written_for_choices_is_refused_only_when_only_the_choices_co
     assert (reading.pick is not None) is answered
     if answered:
         assert reading.pick is not None and reading.pick.short == "Taiwan"
+
+
+def test_a_common_noun_answers_which_thing_by_its_likeness_to_the_head_noun() -> None:
+    passages = [
+        _passage("a.md", "Scientists in Scotland cloned a sheep from an adult cell in 1996. "
+                         "The team worked at a research institute near Edinburgh for years."),
+        _passage("b.md", "The cloned sheep lived for six years at the institute, its scientists "
+                         "said."),
+        _passage("c.md", "Farmers in the region raise cattle and grow barley on the hills."),
+    ]
+    reader = ExtractiveAnswerer(Settings(min_confidence=0.0),
+                                Vocabulary.of([p.chunk for p in passages]))
+    reading = reader.read("Which animal was the first mammal cloned from an adult cell?",
+                          passages)
+    assert reading.pick is not None and reading.pick.short == "sheep"
+    assert reading.votes[0].articles == 2
 
 
 def test_variants_of_one_answer_pool_their_votes_across_articles() -> None:

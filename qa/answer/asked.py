@@ -25,11 +25,13 @@ EXPANSION = re.compile(
     r"\b|\bwhat is (?P<d>[A-Z]{2,9}) (?:in full|spelled out)\b"
 )
 LISTING = re.compile(
-    r"\b(?:what|which) (?:kinds?|types?|sorts?|forms?|areas?|topics?|issues?|fields?) of\b|"
+    r"\b(?:what|which) (?:kinds|types|sorts|forms|areas?|topics?|issues?|fields?) of\b|"
     r"\bin (?:what|which) (?:areas|fields|ways)\b|\bwhat (?:will|did|does|do) .{3,60}\binclude\b|"
     r"\b(?:what|which) (?:topics|areas|issues|regions|countries|fields|things)\b|\bname the\b|"
     r"\blist\b"
 )
+SORT_OF = frozenset({"type", "kind", "sort", "form"})
+"""Singular: "which type of bug" asks for one thing ("cicadas"); "what kinds of support" lists."""
 CUES = (  # earliest cue wins: "What tragedy ... when ..." asks for a thing, not a date
     ("amount", r"\bhow much\b(?! (?:time|longer)\b)"),
     ("percent", r"\b(?:what|which) (?:percentage|percent|share|proportion)\b|\bhow many percent"),
@@ -91,7 +93,7 @@ def _fix_type_word(word: str) -> str:
     if word in TYPE_WORDS or len(word) < 3 or not word.isalpha() or word in _stopwords():
         return word  # a common word ("that", "then") is itself, not a misspelt "what"/"when"
     close = difflib.get_close_matches(word, TYPE_WORDS, n=1, cutoff=0.75)
-    return close[0] if close else word
+    return close[0] if close and close[0][0] == word[0] else word  # "show" is no "how"
 
 
 def _counted(rest: str) -> frozenset[str]:
@@ -164,4 +166,6 @@ def _head(rest: str, cue: str) -> tuple[str | None, str | None]:
                 break
     if cue == "which" and tokens and tokens[0] not in words()["head_skipped"]:
         return tokens[0], "name"
+    if len(tokens) > 2 and tokens[0] in SORT_OF and tokens[1] == "of":
+        return tokens[2], "name"  # "which type of bug": one thing of a sort
     return None, None

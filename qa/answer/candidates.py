@@ -12,6 +12,7 @@ import re
 from collections.abc import Iterable
 from dataclasses import dataclass, replace
 from functools import lru_cache
+from itertools import pairwise
 
 from qa.answer.lexicon import gazetteer, listed, words
 from qa.answer.text import _stopwords, plain, terms
@@ -58,6 +59,9 @@ class Candidate:
     kind: str
     start: int
     end: int
+    fit: float = 1.0
+    """How well it fits the asked type beyond its kind: a common noun's likeness to the
+    question's head noun ("sheep" for "which animal"); 1 for a typed name or number."""
 
     @property
     def key(self) -> str:
@@ -199,6 +203,26 @@ def name_candidates(sentence: str, known_people: set[str]) -> list[Candidate]:
         title = match.group(1).strip(" ,.")
         if 1 <= len(title.split()) <= 8 and not title.endswith(("?", "!")):
             found.append(Candidate(title, "work", match.start(1), match.start(1) + len(title)))
+    return found
+
+
+COMMON_WORD = re.compile(r"(?<![\w’'-])[a-z][a-z’'-]*[a-z](?![\w’'-])")
+
+
+def common_nouns(sentence: str, head: str) -> list[Candidate]:
+    """Lower-case words and two-word runs of a sentence that may be a common noun answering
+    "which <head>" ("sheep", "razor wire"): every word that is not a stopword nor the head
+    itself, and a capitalised first word too ("Cicadas are ..."). Their likeness to the head
+    noun types them (`fit`, set by the reader)."""
+    stop = _stopwords()
+    head_stems = set(terms(head))
+    words_ = [m for m in COMMON_WORD.finditer(sentence[:1].lower() + sentence[1:])
+              if m.group() not in stop and not set(terms(m.group())) & head_stems]
+    found = [Candidate(sentence[m.start():m.end()], "thing", m.start(), m.end()) for m in words_]
+    for first, second in pairwise(words_):
+        if sentence[first.end():second.start()] == " ":
+            found.append(Candidate(sentence[first.start():second.end()], "thing", first.start(),
+                                   second.end()))
     return found
 
 

@@ -18,13 +18,14 @@ import logging
 import math
 import re
 from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from qa.answer import calibration
 from qa.answer.asked import Asked, asked
 from qa.answer.candidates import (
     MONTHS,
     Candidate,
+    common_nouns,
     counts,
     fits_place,
     name_candidates,
@@ -32,7 +33,7 @@ from qa.answer.candidates import (
     people_in,
 )
 from qa.answer.disagree import QUANTITY_KINDS, differ, quantity, relation
-from qa.answer.evidence import Evidence, question_weights, score_sentences
+from qa.answer.evidence import Evidence, question_weights, score_sentences, sentence_similarity
 from qa.answer.lexicon import accepts, currency_signs, words
 from qa.answer.text import (
     REFUSAL_TEXT,
@@ -241,8 +242,10 @@ class ExtractiveAnswerer:
                 found = numeric_candidates(text)
             else:
                 found = name_candidates(text, people)
+                if wanted.kind in OPEN_KINDS and wanted.head:
+                    found += self._common_nouns(text, wanted.head)
             for candidate in found:
-                weight = weights.get(candidate.kind, 0.0)
+                weight = weights.get(candidate.kind, 0.0) * candidate.fit
                 stems = set(terms(candidate.text))
                 if not weight or (stems and stems <= named) or (not stems and not
                                                                   candidate.text[:1].isdigit()):
@@ -268,6 +271,23 @@ class ExtractiveAnswerer:
             ranked = sorted(best_by_article.values(), reverse=True)
             vote.score = sum(s * settings.vote_decay**i for i, s in enumerate(ranked))
         return sorted(merged, key=lambda v: -v.score)
+
+    def _common_nouns(self, sentence: str, head: str) -> list[Candidate]:
+        """The sentence's common words as like the head noun as `category_floor` or more,
+        each with its likeness as its fit ("sheep" for "which animal")."""
+        found = common_nouns(sentence, head)
+        likeness = sentence_similarity(head, [c.text for c in found])
+        settings = self.settings
+        rarest = self.vocabulary.idf("\0")
+        out = []
+        for candidate, like in zip(found, likeness, strict=True):
+            rarity = max((self.vocabulary.idf(t) for t in terms(candidate.text)), default=0.0)
+            specific = (rarity / rarest - settings.category_common) / (
+                settings.category_rare - settings.category_common)
+            fit = min(1.0, like / settings.category_full) * min(1.0, specific)
+            if like >= settings.category_floor and fit > 0:
+                out.append(replace(candidate, fit=fit))
+        return out
 
     def _context(self, candidate: Candidate, sentence: str, weights: dict[str, float],
                  head: str | None) -> float:
