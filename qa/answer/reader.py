@@ -157,9 +157,7 @@ class ExtractiveAnswerer:
             e is not evidence[0] for vote in votes for _, e, _ in vote.backing
         ))  # the best sentence names nothing of the kind: its answer may be a plain noun
         features = self.features(question, wanted, evidence, votes, sentence_answer)
-        if self.model is None:
-            self.model = calibration.load(self.settings.calibration_file)
-        confidence = self.model.probability(features)
+        confidence = self.confidence(features)
         if sentence_answer:
             return Reading(wanted, evidence, votes, Pick(evidence[0], None, confidence), features)
         _, best, candidate = votes[0].backing[0]
@@ -169,6 +167,19 @@ class ExtractiveAnswerer:
             return Reading(wanted, evidence, votes,
                            Pick(best, fuller[1], confidence, named_in=fuller[0]), features)
         return Reading(wanted, evidence, votes, Pick(best, short, confidence), features)
+
+    def confidence(self, features: dict[str, float]) -> float:
+        """The calibrated model's probability, made more cautious in a large store: among tens
+        of thousands of passages a near miss is likelier than the model's fit (half of it the
+        seed file's five articles) allows. Its logit is lowered by `scale_correction` at
+        `scale_chunks` chunks or more, by a share of it from 100 chunks up (log scale)."""
+        if self.model is None:
+            self.model = calibration.load(self.settings.calibration_file)
+        p = self.model.probability(features)
+        decades = math.log10(1 + self.vocabulary.n) - 2.0
+        share = min(1.0, max(0.0, decades / (math.log10(self.settings.scale_chunks) - 2.0)))
+        logit = math.log(max(p, 1e-9) / max(1.0 - p, 1e-9)) - share * self.settings.scale_correction
+        return 1.0 / (1.0 + math.exp(-logit))
 
     def features(self, question: str, wanted: Asked, evidence: list[Evidence], votes: list[Vote],
                  sentence_answer: bool) -> dict[str, float]:
@@ -458,10 +469,9 @@ class ExtractiveAnswerer:
         calibrated model, on that figure's evidence, with the pick as its runner-up. A figure
         the reader would itself refuse is no conflict or update worth showing (a sum in another
         currency claims neither, and is shown as given)."""
-        assert self.model is not None
         others = [v for v in reading.votes if v.key != vote.key]
         features = self.features(question, reading.asked, reading.evidence, [vote, *others], False)
-        return self.model.probability(features)
+        return self.confidence(features)
 
     def stream(
         self, question: str, passages: list[ScoredChunk], articles: dict[str, dict[str, str]]
