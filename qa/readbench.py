@@ -295,7 +295,10 @@ def write_markdown(report: dict[str, Any], path: Path) -> None:
         "wrong) / N. *as_of*: each question asked as of its own date; the articles' dates are "
         "the day of the search, not of publication, so these are an upper bound for a real "
         "archive. The answer is given when its calibrated probability of being right reaches "
-        f"{report.get('min_confidence')}; the model was fitted on questions dated until "
+        f"{report.get('min_confidence')} (its logit lowered by "
+        f"{report.get('scale_correction', 0)} in a store of "
+        f"{report.get('scale_chunks', '?')} chunks or more, in part from 100); the model was "
+        "fitted on questions dated until "
         f"{report.get('tuned_until') or '?'} ({report.get('calibration', {}).get('command')}); "
         "'after tuning dates' counts only the questions dated later, never fitted or tuned on.",
         "",
@@ -406,6 +409,8 @@ def main(argv: Sequence[str] | None = None) -> int:
                     "python": platform.python_version()},
         "tuned_until": options.tuned_until.isoformat() if options.tuned_until else None,
         "min_confidence": make_settings().min_confidence,
+        "scale_correction": make_settings().scale_correction,
+        "scale_chunks": make_settings().scale_chunks,
         "calibration": calibration.load(make_settings().calibration_file).fitted_on,
         "sizes": [],
     }
