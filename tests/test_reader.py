@@ -145,6 +145,15 @@ def test_names_are_typed_from_titles_country_data_and_organisation_words() -> No
     assert kinds["Garissa County Assembly"] == "organisation"
 
 
+def test_an_acronym_is_no_person_after_a_title_word_or_as_a_surname() -> None:
+    sentences = ["The Iowa GOP met on Monday with a major GOP donor.",
+                 "The GOP nominating contest moves south."]
+    people = people_in(sentences)
+    assert "gop" not in people
+    assert {c.kind for c in name_candidates(sentences[0], people) if c.text == "GOP"} == {
+        "organisation"}
+
+
 def test_a_headline_scale_belongs_to_its_amount() -> None:
     texts = {c.text for c in numeric_candidates("A $1M home and a $5B deal were announced.")}
     assert {"$1M", "$5B"} <= texts

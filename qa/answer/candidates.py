@@ -191,7 +191,8 @@ def name_candidates(sentence: str, known_people: set[str]) -> list[Candidate]:
         if at_sentence_start and single and text.lower() not in known_people:
             continue
         before = sentence[:start].split()[-1:] if start else []
-        titled = bool(inner_titles) or (bool(before) and before[0].lower().strip(".,") in titles)
+        titled = bool(inner_titles) or (bool(before) and before[0].lower().strip(".,") in titles
+                                        and not _acronym(text))
         kind = _name_kind(text, titled, known_people)
         if kind == "name" and before and before[0].lower() in words()["locative_words"]:
             kind = "place"
@@ -274,6 +275,12 @@ def _name_kind(text: str, titled: bool, known_people: set[str]) -> str:
     return "name"
 
 
+def _acronym(text: str) -> bool:
+    """One word in capitals ("GOP", "NATO"): no person's name, even after a title word ("a
+    major GOP donor") or as the last word of a run ("the Iowa GOP")."""
+    return " " not in text and text.isupper() and len(text) > 1
+
+
 def people_in(sentences: Iterable[str]) -> set[str]:
     """Names used as people across the sentences: a capitalised run after a person's title,
     and a two- or three-word name whose last word is also used alone (then both forms)."""
@@ -285,7 +292,8 @@ def people_in(sentences: Iterable[str]) -> set[str]:
         for match in NAME.finditer(sentence):
             tokens = [t.removesuffix("’s").removesuffix("'s") for t in match.group().split()]
             before = sentence[: match.start()].split()[-1:]
-            if before and before[0].lower().strip(".,") in titles and tokens:
+            if before and before[0].lower().strip(".,") in titles and tokens and not _acronym(
+                    " ".join(tokens)):
                 people.add(" ".join(tokens).lower())
                 people.add(tokens[-1].lower())
             inner = [i for i, t in enumerate(tokens[:-1]) if t.lower().strip(".,") in titles]
@@ -295,7 +303,8 @@ def people_in(sentences: Iterable[str]) -> set[str]:
                 people.add(tokens[-1].lower())
             if len(tokens) == 1:
                 singles.add(tokens[0].lower())
-            elif 2 <= len(tokens) <= 3 and all(t[:1].isupper() for t in tokens):
+            elif 2 <= len(tokens) <= 3 and all(t[:1].isupper() for t in tokens) and not _acronym(
+                    tokens[-1]):  # "Iowa GOP" is no first name and surname
                 runs.append(" ".join(tokens).lower())
     places = gazetteer().places
     for run in runs:
