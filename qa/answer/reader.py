@@ -172,12 +172,14 @@ class ExtractiveAnswerer:
         """The calibrated model's probability, made more cautious in a large store: among tens
         of thousands of passages a near miss is likelier than the model's fit (half of it the
         seed file's five articles) allows. Its logit is lowered by `scale_correction` at
-        `scale_chunks` chunks or more, by a share of it from 100 chunks up (log scale)."""
+        `scale_chunks` chunks or more, by a share of it from `scale_from_chunks` up (log
+        scale)."""
         if self.model is None:
             self.model = calibration.load(self.settings.calibration_file)
         p = self.model.probability(features)
-        decades = math.log10(1 + self.vocabulary.n) - 2.0
-        share = min(1.0, max(0.0, decades / (math.log10(self.settings.scale_chunks) - 2.0)))
+        start = math.log10(self.settings.scale_from_chunks)
+        decades = math.log10(1 + self.vocabulary.n) - start
+        share = min(1.0, max(0.0, decades / (math.log10(self.settings.scale_chunks) - start)))
         logit = math.log(max(p, 1e-9) / max(1.0 - p, 1e-9)) - share * self.settings.scale_correction
         return 1.0 / (1.0 + math.exp(-logit))
 
