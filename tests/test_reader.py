@@ -70,6 +70,7 @@ def seed(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Engine]:
         ("Which type of bug will emerge this spring?", "name", "bug"),
         ("Which type of company recalled the cars?", "organisation", "company"),
         ("Which show won eighteen awards?", "work", "show"),
+        ("Which two automakers are discussing a merger?", "organisation", "automakers"),
     ],
 )
 def test_the_asked_kind_comes_from_the_wording_and_the_head_noun(
@@ -254,6 +255,25 @@ def test_a_common_noun_answers_which_thing_by_its_likeness_to_the_head_noun() ->
                           passages)
     assert reading.pick is not None and reading.pick.short == "sheep"
     assert reading.votes[0].articles == 2
+
+
+def test_a_question_asking_for_two_gets_two_answers_or_none() -> None:
+    question = "Which two teams are facing off in the basketball finals this year?"
+    both = [_passage("a.md", "The Boston Celtics will face the Dallas Mavericks in the "
+                             "basketball finals, which start on Thursday."),
+            _passage("b.md", "The basketball finals pit the Boston Celtics against the Dallas "
+                             "Mavericks this year.")]
+    reader = ExtractiveAnswerer(Settings(min_confidence=0.0),
+                                Vocabulary.of([p.chunk for p in both]))
+    assert asked(question).several == 2
+    answer = reader.answer(question, both, {})
+    assert answer.short is not None
+    assert set(answer.short.split("; ")) == {"Boston Celtics", "Dallas Mavericks"}
+    one = [_passage("c.md", "The Boston Celtics reached the basketball finals this year after "
+                            "a sweep.")]
+    reader = ExtractiveAnswerer(Settings(min_confidence=0.0),
+                                Vocabulary.of([p.chunk for p in one]))
+    assert reader.answer(question, one, {}).refused
 
 
 def test_variants_of_one_answer_pool_their_votes_across_articles() -> None:

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import difflib
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from qa.answer.lexicon import words
 from qa.answer.text import _stopwords, terms
@@ -32,6 +32,15 @@ LISTING = re.compile(
 )
 SORT_OF = frozenset({"type", "kind", "sort", "form"})
 """Singular: "which type of bug" asks for one thing ("cicadas"); "what kinds of support" lists."""
+NUMBER_WORDS = {"two": 2, "both": 2, "three": 3, "four": 4, "five": 5}
+SEVERAL = re.compile(
+    r"\b(?:which|what|who|whom|name)\s+(?:(?:are|were|is|was)\s+)?(?:the\s+)?"
+    r"(?P<a>two|three|four|five|both)\b|"
+    r"\b(?P<b>two|three|four|five)\b[^.?!]*[.!]\s+[^?]*\b(?:they|them)\b[^?]*\?"
+)
+"""A question asking for several answers: by its own number ("which two teams"), or by a
+number in the sentence before it that its "they" points back to ("There were two attempts.
+Where did they take place?")."""
 CUES = (  # earliest cue wins: "What tragedy ... when ..." asks for a thing, not a date
     ("amount", r"\bhow much\b(?! (?:time|longer)\b)"),
     ("percent", r"\b(?:what|which) (?:percentage|percent|share|proportion)\b|\bhow many percent"),
@@ -58,10 +67,21 @@ class Asked:
     """For "how many X", the stems of X: the number must count it."""
     acronym: str | None = None
     """For "what does X stand for", X."""
+    several: int = 1
+    """How many answers it asks for ("which two teams", "two attempts ... where did they take
+    place?": 2); one of them does not answer it."""
 
 
 def asked(question: str) -> Asked:
     """What the question asks for (see the module docstring)."""
+    wanted = _asked(question)
+    several = SEVERAL.search(question.lower())
+    if several is None:
+        return wanted
+    return replace(wanted, several=NUMBER_WORDS[several.group("a") or several.group("b")])
+
+
+def _asked(question: str) -> Asked:
     expansion = EXPANSION.search(question[:1].lower() + question[1:])
     if expansion:
         return Asked("expansion", acronym=next(g for g in expansion.groups() if g).strip("."))

@@ -382,14 +382,10 @@ class ExtractiveAnswerer:
         picks: list[Pick] = []
         for part in split_question(question):
             reading = self.read(part, passages)
-            pick = reading.pick
-            if pick and pick.confidence < self.settings.min_confidence:
-                pick = None
-            if pick and pick.short and reading.asked.kind in QUANTITY_KINDS:
-                pick = self._with_rivals(part, pick, reading, articles)
-            if pick and (pick.short or all(p.evidence.sentence != pick.evidence.sentence
-                                           for p in picks)):
-                picks.append(pick)
+            for pick in self._picks(part, reading, articles):
+                if pick.short or all(p.evidence.sentence != pick.evidence.sentence
+                                     for p in picks):
+                    picks.append(pick)
         if not picks:
             return Answer(
                 question=question,
@@ -399,6 +395,33 @@ class ExtractiveAnswerer:
                 answerer=self.name,
             )
         return compose(question, picks, passages, articles, self.name)
+
+    def _picks(self, question: str, reading: Reading, articles: dict[str, dict[str, str]]
+               ) -> list[Pick]:
+        """What a question (part) is answered with, each pick sure enough: its pick (with the
+        figures other articles give), or, when it asks for several ("which two teams"), that
+        many of the best-voted answers, none when fewer are sure enough (one of two answers
+        does not answer it); a sentence answer stands, as it may list them all."""
+        pick = reading.pick
+        least = self.settings.min_confidence
+        if pick is None or pick.confidence < least:
+            return []
+        if pick.short and reading.asked.kind in QUANTITY_KINDS:
+            pick = self._with_rivals(question, pick, reading, articles)
+        wanted = reading.asked.several
+        if wanted == 1 or not pick.short:  # a sentence answer may itself list them
+            return [pick]
+        others = [self._pick_of(question, reading, vote) for vote in reading.votes[1:wanted]]
+        if len(others) < wanted - 1 or any(p.confidence < least for p in others):
+            return []
+        return [pick, *others]
+
+    def _pick_of(self, question: str, reading: Reading, vote: Vote) -> Pick:
+        """Another voted answer as a pick: its best sentence, its longest form there, and how
+        likely it would be right were it the answer."""
+        _, evidence, candidate = vote.backing[0]
+        short = longest_variant_in(vote, evidence) or candidate.text
+        return Pick(evidence, short, self._confidence_of(question, reading, vote))
 
     def _with_rivals(
         self, question: str, pick: Pick, reading: Reading, articles: dict[str, dict[str, str]]
@@ -448,7 +471,7 @@ class ExtractiveAnswerer:
                 weights, top_evidence.sentence.text, evidence.sentence.text
             ) >= self.settings.rival_overlap) or (
                 contribution >= self.settings.rival_share * best and same_fact
-                and self._rival_confidence(question, reading, vote)
+                and self._confidence_of(question, reading, vote)
                 >= self.settings.min_confidence
             )):
                 short = longest_variant_in(vote, evidence) or candidate.text
@@ -466,11 +489,11 @@ class ExtractiveAnswerer:
             return Pick(newest.evidence, newest.short, pick.confidence, tuple(others))
         return Pick(pick.evidence, pick.short, pick.confidence, tuple(rivals))
 
-    def _rival_confidence(self, question: str, reading: Reading, vote: Vote) -> float:
-        """How likely another article's figure would be right were it the answer: the same
-        calibrated model, on that figure's evidence, with the pick as its runner-up. A figure
-        the reader would itself refuse is no conflict or update worth showing (a sum in another
-        currency claims neither, and is shown as given)."""
+    def _confidence_of(self, question: str, reading: Reading, vote: Vote) -> float:
+        """How likely another voted answer would be right were it the answer: the same
+        calibrated model, on that answer's evidence, with the pick as its runner-up. A rival
+        figure the reader would itself refuse is no conflict or update worth showing (a sum in
+        another currency claims neither, and is shown as given)."""
         others = [v for v in reading.votes if v.key != vote.key]
         features = self.features(question, reading.asked, reading.evidence, [vote, *others], False)
         return self.confidence(features)
