@@ -291,11 +291,10 @@ class ExtractiveAnswerer:
         found = common_nouns(sentence, head)
         likeness = sentence_similarity(head, [c.text for c in found])
         settings = self.settings
-        rarest = self.vocabulary.idf("\0")
         out = []
         for candidate, like in zip(found, likeness, strict=True):
-            rarity = max((self.vocabulary.idf(t) for t in terms(candidate.text)), default=0.0)
-            specific = (rarity / rarest - settings.category_common) / (
+            rarity = max((self.vocabulary.rarity(t) for t in terms(candidate.text)), default=0.0)
+            specific = (rarity - settings.category_common) / (
                 settings.category_rare - settings.category_common)
             fit = min(1.0, like / settings.category_full) * min(1.0, specific)
             if like >= settings.category_floor and fit > 0:

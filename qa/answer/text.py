@@ -228,6 +228,11 @@ class Vocabulary:
     def idf(self, stem: str) -> float:
         return math.log(1 + (self.n + 1) / (self.df.get(stem, 0) + 0.5))
 
+    def rarity(self, stem: str) -> float:
+        """The stem's idf over an unseen stem's: near 0 in every chunk, 1 never seen; comparable
+        across corpora of any size, as the idf itself is not."""
+        return self.idf(stem) / math.log(1 + (self.n + 1) / 0.5)
+
     def correct(self, stem: str) -> str:
         """A misspelt word mapped to the closest word of the corpus with the same first letter."""
         if stem in self.df or len(stem) < 5 or not stem.isalpha():
