@@ -297,7 +297,8 @@ def write_markdown(report: dict[str, Any], path: Path) -> None:
         "archive. The answer is given when its calibrated probability of being right reaches "
         f"{report.get('min_confidence')} (its logit lowered by "
         f"{report.get('scale_correction', 0)} in a store of "
-        f"{report.get('scale_chunks', '?')} chunks or more, in part from 100); the model was "
+        f"{report.get('scale_chunks', '?')} chunks or more, in part from "
+        f"{report.get('scale_from_chunks', 100)}); the model was "
         "fitted on questions dated until "
         f"{report.get('tuned_until') or '?'} ({report.get('calibration', {}).get('command')}); "
         "'after tuning dates' counts only the questions dated later, never fitted or tuned on.",
@@ -401,6 +402,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     sizes = [len(articles) if s.strip() == "all" else min(int(s), len(articles))
              for s in options.sizes.split(",")]
     options.out.mkdir(parents=True, exist_ok=True)
+    settings = make_settings()
     report: dict[str, Any] = {
         "corpus": options.corpus.resolve().name,
         "command": "qa bench " + " ".join(sys.argv[2:] if argv is None else argv),
@@ -408,10 +410,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         "machine": {"cpu": cpu_model(), "cores": os.cpu_count(),
                     "python": platform.python_version()},
         "tuned_until": options.tuned_until.isoformat() if options.tuned_until else None,
-        "min_confidence": make_settings().min_confidence,
-        "scale_correction": make_settings().scale_correction,
-        "scale_chunks": make_settings().scale_chunks,
-        "calibration": calibration.load(make_settings().calibration_file).fitted_on,
+        "min_confidence": settings.min_confidence,
+        "scale_correction": settings.scale_correction,
+        "scale_chunks": settings.scale_chunks,
+        "scale_from_chunks": settings.scale_from_chunks,
+        "calibration": calibration.load(settings.calibration_file).fitted_on,
         "sizes": [],
     }
     for size in sizes:

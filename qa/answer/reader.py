@@ -293,11 +293,13 @@ class ExtractiveAnswerer:
         settings = self.settings
         out = []
         for candidate, like in zip(found, likeness, strict=True):
+            if like < settings.category_floor:
+                continue
             rarity = max((self.vocabulary.rarity(t) for t in terms(candidate.text)), default=0.0)
             specific = (rarity - settings.category_common) / (
                 settings.category_rare - settings.category_common)
             fit = min(1.0, like / settings.category_full) * min(1.0, specific)
-            if like >= settings.category_floor and fit > 0:
+            if fit > 0:
                 out.append(replace(candidate, fit=fit))
         return out
 
