@@ -153,9 +153,7 @@ class ExtractiveAnswerer:
             votes = self.vote(question, wanted, evidence)
         if not evidence or (wanted.kind not in (None, "list", *OPEN_KINDS) and not votes):
             return Reading(wanted, evidence, votes, None)
-        sentence_answer = not votes or (wanted.kind in OPEN_KINDS and all(
-            e is not evidence[0] for vote in votes for _, e, _ in vote.backing
-        ))  # the best sentence names nothing of the kind: its answer may be a plain noun
+        sentence_answer = not votes  # a voted name or common noun beats the best sentence
         features = self.features(question, wanted, evidence, votes, sentence_answer)
         confidence = self.confidence(features)
         if sentence_answer:
