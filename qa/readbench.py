@@ -106,13 +106,15 @@ def load_quizzes(path: Path) -> list[Quiz]:
 
 def judge(text: str, quiz: Quiz) -> bool:
     """The README's rule: the answer holds the right choice and none of the others (compared
-    in one Unicode form: an article may write "Beyoncé" with a combining accent)."""
+    in one Unicode form: an article may write "Beyoncé" with a combining accent). A choice the
+    question itself names is not held against it: "The San Francisco 49ers will play the Kansas
+    City Chiefs. Where?" is answered by a quote that names both teams beside "Las Vegas"."""
 
     def folded(words: str) -> str:
         return unicodedata.normalize("NFC", words).casefold()
 
-    lowered = folded(text)
-    others = [c for c in quiz.choices if c != quiz.answer]
+    lowered, asked = folded(text), folded(quiz.question)
+    others = [c for c in quiz.choices if c != quiz.answer and folded(c) not in asked]
     return folded(quiz.answer) in lowered and not any(folded(c) in lowered for c in others)
 
 
