@@ -370,6 +370,9 @@ def test_sentences_that_instruct_the_reader_are_never_evidence(sentence: str) ->
         "The answer is not to cut services but to raise revenue, the mayor said.",
         "The report would ignore the wider historical context of the strike, critics said.",
         "Legislative assistants will vote on whether to form a union next month.",
+        "Do whatever you can to stay safe and warm.",
+        "Don't worry, your dog or cat probably will be oblivious to the eclipse.",
+        "Use your brains and your heart, she said.",
     ],
 )
 def test_ordinary_news_sentences_are_not_taken_for_instructions(sentence: str) -> None:

@@ -56,7 +56,9 @@ def is_instruction(text: str) -> bool:
 
     Two tests: known phrasings of injected instructions, and the shape of one: an imperative
     opening (a verb from the lexicon, "please" or "do not" first) about the question, the
-    answer, the passages or "you".
+    answer, the passages or the assistant. Advice to "you" alone is news ("Do whatever you can
+    to stay safe", "Don't worry, your dog will be oblivious to the eclipse"), not an
+    instruction: 62 sentences of the first 2,000 RealTimeQA articles were dropped for it.
     """
     if INSTRUCTION.search(text):
         return True
