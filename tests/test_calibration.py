@@ -29,6 +29,29 @@ def test_the_fit_learns_which_evidence_makes_an_answer_right() -> None:
                - model.probability({"support": 0.5, "named": 1.0})) < 0.1
 
 
+def test_more_evidence_never_lowers_the_fitted_probability() -> None:
+    draw = random.Random(11)
+    rows, labels = [], []
+    for _ in range(600):  # one source: high overlap, rarely right; the other: the reverse
+        easy = draw.random() < 0.5
+        lexical = draw.uniform(0.6, 1.0) if easy else draw.uniform(0.0, 0.4)
+        support = draw.random()
+        rows.append({"lexical": lexical, "support": support})
+        labels.append(draw.random() < (0.2 if easy else 0.8) * support)
+    model = calibration.fit(rows, labels, l2=1.0, fitted_on={})
+    lexical = calibration.FEATURES.index("lexical")
+    assert model.weights[lexical] == 0.0
+    assert model.weights[calibration.FEATURES.index("support")] > 0
+    assert model.probability({"lexical": 0.9, "support": 0.5}) == pytest.approx(
+        model.probability({"lexical": 0.1, "support": 0.5}))
+
+
+def test_the_shipped_model_keeps_each_weight_on_its_declared_side() -> None:
+    model = calibration.load()
+    for name, side in calibration.DIRECTION.items():
+        assert side * model.weights[calibration.FEATURES.index(name)] >= 0, name
+
+
 def test_the_shipped_model_reads_the_features_the_reader_computes() -> None:
     model = calibration.load()
     assert len(model.weights) == len(calibration.FEATURES)
