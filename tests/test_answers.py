@@ -31,6 +31,15 @@ def engine(seed: Settings) -> Engine:
 
 
 @pytest.fixture(scope="module")
+def ungated(seed: Settings, tmp_path_factory: pytest.TempPathFactory) -> Engine:
+    """The same corpus with the calibrated gate off: what the reader answers and how it cites,
+    whichever side of `min_confidence` a refit of the model puts each question (the eval files
+    measure the gate)."""
+    store = tmp_path_factory.mktemp("ungated") / "store"
+    return engine_for(seed.model_copy(update={"min_confidence": 0.0, "store_dir": store}))
+
+
+@pytest.fixture(scope="module")
 def texts(seed: Settings) -> dict[str, str]:
     return {a.source: a.text for a in load_corpus(seed.corpus_dir).articles}
 
@@ -48,8 +57,8 @@ def test_how_much_the_us_pledged_is_an_amount(engine: Engine) -> None:
     assert "$100 million" in answer.text or "Sh14.5 billion" in answer.text
 
 
-def test_who_signed_the_framework_names_both_ministers(engine: Engine) -> None:
-    answer = engine.ask("Who signed the defence framework?")
+def test_who_signed_the_framework_names_both_ministers(ungated: Engine) -> None:
+    answer = ungated.ask("Who signed the defence framework?")
     assert "Austin" in answer.text and ("Aden" in answer.text or "Duale" in answer.text)
 
 
@@ -90,13 +99,13 @@ def test_questions_the_corpus_cannot_answer_are_refused_without_citations(
     ],
 )
 def test_every_quote_is_the_article_text_at_its_offsets_and_markers_match(
-    engine: Engine, texts: dict[str, str], question: str
+    ungated: Engine, texts: dict[str, str], question: str
 ) -> None:
-    answer = engine.ask(question)
+    answer = ungated.ask(question)
     assert answer.citations
     for citation in answer.citations:
         assert texts[citation.source][citation.start : citation.end] == citation.quote
-        assert engine.article_text(citation.source) == texts[citation.source]
+        assert ungated.article_text(citation.source) == texts[citation.source]
     markers = list(dict.fromkeys(int(n) for n in re.findall(r"\[(\d+)\]", answer.text)))
     assert markers == [c.n for c in answer.citations] == list(range(1, len(markers) + 1))
 

@@ -203,7 +203,7 @@ def test_article_html_and_script_show_as_text(window: Window, tmp_path: Path) ->
 @browser_test
 def test_follow_up_finds_the_articles_of_the_previous_question(window: Window,
                                                                tmp_path: Path) -> None:
-    first = window.send("What did Kenya and the US sign in September 2023?")
+    first = window.send("Which agreement did Kenya and the US sign in September 2023?")
     expect(first.locator(".qa-source").first).to_be_visible()
     reply = window.send("Who signed it?")
     expect(reply).not_to_contain_text("Searched as")
@@ -475,7 +475,7 @@ def test_newest_answer_is_in_view_after_sources_were_opened(
 @browser_test
 def test_a_citation_marker_opens_its_source_with_the_quote_in_view(window: Window,
                                                                    tmp_path: Path) -> None:
-    window.send("What did Kenya and the US sign in September 2023?")
+    window.send("Which agreement did Kenya and the US sign in September 2023?")
     reply = window.send("Where in Kenya are U.S. forces hosted?")
     expect(reply.locator(":scope > .qa-short:first-child > strong")).to_have_text("Manda Bay")
     source = source_titled(reply, ANADOLU_TITLE).first
@@ -526,7 +526,7 @@ def test_a_dropped_jsonl_article_links_to_its_page_and_bad_lines_are_named(
 
 @browser_test
 def test_a_follow_up_says_plainly_what_it_is_about(window: Window, tmp_path: Path) -> None:
-    window.send("What did Kenya and the US sign in September 2023?")
+    window.send("Which agreement did Kenya and the US sign in September 2023?")
     reply = window.send("And when was that agreement signed?")
     expect(reply.locator(".qa-about")).to_have_text(re.compile(r"^About: the .*Agreement",
                                                                re.IGNORECASE))
