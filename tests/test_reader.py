@@ -155,6 +155,16 @@ def test_an_acronym_is_no_person_after_a_title_word_or_as_a_surname() -> None:
         "organisation"}
 
 
+def test_a_team_called_by_its_last_word_is_no_person() -> None:
+    sentences = ["Fans cheered as the Detroit Lions won their first playoff game in 32 years.",
+                 "Fans said the Lions never doubted."]
+    people = people_in(sentences)
+    assert "detroit lions" not in people
+    assert {c.kind for c in name_candidates(sentences[0], people)
+            if c.text == "Detroit Lions"} != {"person"}
+    assert "jared goff" in people_in(["Jared Goff threw two touchdowns.", "Goff said so."])
+
+
 def test_a_headline_scale_belongs_to_its_amount() -> None:
     texts = {c.text for c in numeric_candidates("A $1M home and a $5B deal were announced.")}
     assert {"$1M", "$5B"} <= texts

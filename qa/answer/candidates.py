@@ -301,8 +301,8 @@ def people_in(sentences: Iterable[str]) -> set[str]:
                 tokens = tokens[inner[-1] + 1 :]
                 people.add(" ".join(tokens).lower())
                 people.add(tokens[-1].lower())
-            if len(tokens) == 1:
-                singles.add(tokens[0].lower())
+            if len(tokens) == 1 and not (before and before[0].lower() == "the"):
+                singles.add(tokens[0].lower())  # "the Chiefs" is a team's short name, no surname
             elif 2 <= len(tokens) <= 3 and all(t[:1].isupper() for t in tokens) and not _acronym(
                     tokens[-1]):  # "Iowa GOP" is no first name and surname
                 runs.append(" ".join(tokens).lower())
