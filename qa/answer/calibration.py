@@ -9,7 +9,7 @@ calibration file, and shipped as data (`data/calibration.json`: the weights, the
 scaling, and what it was fitted on).
 
 The model is a dozen numbers, read with numpy; `fit` (Newton's method on the L2-penalised log
-loss) runs only in `qa bench --calibrate`.
+loss, each weight held to the side `DIRECTION` gives it) runs only in `qa bench --calibrate`.
 """
 
 from __future__ import annotations
@@ -68,6 +68,7 @@ closer rival or a larger store never more. Without it, the fit gave lexical over
 best-ranked sentence negative weights, artefacts of the two sources it mixes that turned away
 right answers on the seed articles. Length, the no-span answer and the asked kinds may go
 either way."""
+
 
 @dataclass(frozen=True)
 class Model:
