@@ -242,6 +242,7 @@ class ExtractiveAnswerer:
         currencies = _currencies_named(question)
         weights = accepts().get(wanted.kind or "", {})
         named = set(terms(self.vocabulary.expand(question)))
+        surnames = _lone_names(question)
         question_weights_ = question_weights(question, self.vocabulary)
         people = people_in(e.sentence.text for e in sentences)
         votes: dict[str, Vote] = {}
@@ -261,6 +262,8 @@ class ExtractiveAnswerer:
                 if not weight or (stems and stems <= named) or (not stems and not
                                                                   candidate.text[:1].isdigit()):
                     continue
+                if candidate.kind == "person" and candidate.text.split()[-1].lower() in surnames:
+                    continue  # "Aden Duale" is the "Duale" of "did Duale welcome"
                 if wanted.kind == "place" and not fits_place(candidate.text, wanted.head):
                     continue
                 if wanted.head == "month" and not MONTH.search(candidate.text):
@@ -504,6 +507,19 @@ class ExtractiveAnswerer:
         answer = self.answer(question, passages, articles)
         yield answer.text
         yield answer
+
+
+def _lone_names(question: str) -> set[str]:
+    """The question's one-word names used as a person ("did Duale welcome"), lower-cased: a
+    capitalised word, not the question's first, between two lower-case words and not after
+    "the" ("the Biden family" names a family, not the person)."""
+    tokens = question.split()
+    return {
+        word.lower().strip("?,.")
+        for i, word in enumerate(tokens[1:-1], start=1)
+        if word[:1].isupper() and word[1:].islower() and tokens[i - 1].islower()
+        and tokens[i - 1].lower() != "the" and tokens[i + 1][:1].islower()
+    }
 
 
 def _overlap(a: str, b: str) -> float:
