@@ -251,22 +251,24 @@ def test_a_question_written_for_choices_is_refused_only_when_only_the_choices_co
         assert reading.pick is not None and reading.pick.short == "Taiwan"
 
 
-def test_the_person_a_question_names_by_surname_is_not_its_answer() -> None:
-    passages = [_passage("a.md", "Defence Cabinet Secretary Aden Duale welcomed his UK "
-                                 "counterpart, James Heapey, on Monday for talks in Nairobi."),
-                _passage("b.md", "Defence Minister Aden Duale described the meeting with the UK "
-                                 "minister as highly productive.")]
+def _ungated_short(question: str, passages: list[ScoredChunk]) -> str | None:
+    """The reader's short answer with the gate off, from these passages alone."""
     reader = ExtractiveAnswerer(Settings(min_confidence=0.0),
                                 Vocabulary.of([p.chunk for p in passages]))
-    reading = reader.read("Which UK minister did Duale welcome this week?", passages)
-    assert reading.pick is not None and reading.pick.short == "James Heapey"
-    family = [_passage("b.md", "Hunter Biden was convicted on three felony charges by a jury "
+    pick = reader.read(question, passages).pick
+    return pick.short if pick else None
+
+
+def test_the_person_a_question_names_by_surname_is_not_its_answer() -> None:
+    met = [_passage("a.md", "Defence Cabinet Secretary Aden Duale welcomed his UK counterpart, "
+                            "James Heapey, on Monday for talks in Nairobi."),
+           _passage("b.md", "Defence Minister Aden Duale described the meeting with the UK "
+                            "minister as highly productive.")]
+    assert _ungated_short("Which UK minister did Duale welcome this week?", met) == "James Heapey"
+    family = [_passage("c.md", "Hunter Biden was convicted on three felony charges by a jury "
                                "in Delaware on Tuesday, the court said.")]
-    reader = ExtractiveAnswerer(Settings(min_confidence=0.0),
-                                Vocabulary.of([p.chunk for p in family]))
-    reading = reader.read("Which member of the Biden family was convicted on felony charges?",
-                          family)
-    assert reading.pick is not None and reading.pick.short == "Hunter Biden"
+    assert _ungated_short("Which member of the Biden family was convicted on felony charges?",
+                          family) == "Hunter Biden"
 
 
 def test_a_common_noun_answers_which_thing_by_its_likeness_to_the_head_noun() -> None:
