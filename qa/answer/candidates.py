@@ -191,8 +191,7 @@ def name_candidates(sentence: str, known_people: set[str]) -> list[Candidate]:
         if at_sentence_start and single and text.lower() not in known_people:
             continue
         before = sentence[:start].split()[-1:] if start else []
-        titled = bool(inner_titles) or (bool(before) and before[0].lower().strip(".,") in titles
-                                        and not _acronym(text))
+        titled = bool(inner_titles) or _after_title(before, text)
         kind = _name_kind(text, titled, known_people)
         if kind == "name" and before and before[0].lower() in words()["locative_words"]:
             kind = "place"
@@ -281,6 +280,13 @@ def _acronym(text: str) -> bool:
     return " " not in text and text.isupper() and len(text) > 1
 
 
+def _after_title(before: list[str], name: str) -> bool:
+    """Whether the word before a name (`before`: it, or nothing) is a person's title ("Minister
+    James Heapey"); an acronym after one is no person ("a major GOP donor")."""
+    return bool(before) and before[0].lower().strip(".,") in words()["person_titles"] and not (
+        _acronym(name))
+
+
 def people_in(sentences: Iterable[str]) -> set[str]:
     """Names used as people across the sentences: a capitalised run after a person's title,
     and a two- or three-word name whose last word is also used alone (then both forms)."""
@@ -292,8 +298,7 @@ def people_in(sentences: Iterable[str]) -> set[str]:
         for match in NAME.finditer(sentence):
             tokens = [t.removesuffix("’s").removesuffix("'s") for t in match.group().split()]
             before = sentence[: match.start()].split()[-1:]
-            if before and before[0].lower().strip(".,") in titles and tokens and not _acronym(
-                    " ".join(tokens)):
+            if tokens and _after_title(before, " ".join(tokens)):
                 people.add(" ".join(tokens).lower())
                 people.add(tokens[-1].lower())
             inner = [i for i, t in enumerate(tokens[:-1]) if t.lower().strip(".,") in titles]
