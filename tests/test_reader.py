@@ -20,6 +20,7 @@ from qa.answer.candidates import (
 )
 from qa.answer.disagree import quantity
 from qa.answer.evidence import is_evidence
+from qa.answer.reader import _beside
 from qa.answer.text import harvest_acronyms, sentence_spans, terms
 from qa.corpus import load_corpus
 from qa.pipeline import Engine
@@ -71,6 +72,11 @@ def seed(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Engine]:
         ("Which type of company recalled the cars?", "organisation", "company"),
         ("Which show won eighteen awards?", "work", "show"),
         ("Which two automakers are discussing a merger?", "organisation", "automakers"),
+        ("Which Supreme Court justice is facing criticism?", "person", "justice"),
+        ("Which US dam is close to failure?", "name", "dam"),
+        ("Which Security Council member country abstained?", "place", "country"),
+        ("Which university's president was questioned?", "organisation", "university"),
+        ("Which coastal base hosts the troops?", "place", "base"),
     ],
 )
 def test_the_asked_kind_comes_from_the_wording_and_the_head_noun(
@@ -269,6 +275,15 @@ def test_the_person_a_question_names_by_surname_is_not_its_answer() -> None:
                                "in Delaware on Tuesday, the court said.")]
     assert _ungated_short("Which member of the Biden family was convicted on felony charges?",
                           family) == "Hunter Biden"
+
+
+def test_the_head_noun_names_a_candidate_it_holds_or_stands_right_before() -> None:
+    sentence = ("Seafood restaurant chain Red Lobster has filed for Chapter 11 bankruptcy, "
+                "and the Rapidan Dam is failing.")
+    found = {c.text: c for c in name_candidates(sentence, set())}
+    assert _beside(found["Red Lobster"], sentence, "chain")
+    assert not _beside(found["Chapter"], sentence, "chain")
+    assert _beside(found["Rapidan Dam"], sentence, "dam")
 
 
 def test_a_common_noun_answers_which_thing_by_its_likeness_to_the_head_noun() -> None:

@@ -139,6 +139,37 @@ def _kind_of_noun(word: str) -> str | None:
     return None
 
 
+def _noun_phrase(rest: str) -> list[str]:
+    """The words of the noun phrase after "which"/"what", whose last noun is its head: "which
+    Supreme Court justice is" → justice, "which US dam is" → dam. It ends at punctuation, an
+    auxiliary, a preposition or determiner, a word like a verb ("-ed", "-ing") or after five
+    words; a possessive ends it and is the head ("which university's president" asks for the
+    university)."""
+    lexicon = words()
+    clause = re.split(r"[,;:?!.()\"“”]", rest, maxsplit=1)[0]
+    phrase: list[str] = []
+    for token in re.findall(r"[a-z][a-z'’-]*", clause):
+        if not phrase and token in lexicon["head_skipped"]:
+            continue  # "which of the following politicians"
+        if token in lexicon["auxiliaries"] or token in lexicon["phrase_breaks"] or (
+            phrase and len(token) > 4 and token.endswith(("ed", "ing"))
+        ) or (phrase and _verb_after_noun(phrase[-1], token)):
+            break
+        if token.endswith(("'s", "’s")):
+            phrase.append(token[:-2])
+            break
+        phrase.append(token)
+        if len(phrase) == 5:
+            break
+    return phrase
+
+
+def _verb_after_noun(noun: str, word: str) -> bool:
+    """"which base hosts": a word in -s right after a known singular noun is its verb."""
+    return (word.endswith("s") and not word.endswith("ss") and not noun.endswith("s")
+            and _kind_of_noun(noun) is not None)
+
+
 def _described(rest: str) -> tuple[str | None, str | None]:
     """"What is the estimated cost of ...", "what was the settlement amount that ...": the noun
     just before the first preposition or relative word names the kind, when it names an amount,
@@ -173,19 +204,13 @@ def _head(rest: str, cue: str) -> tuple[str | None, str | None]:
             head, kind = _head(named.group(1), "which")
             return head, kind or "name"
         return _described(rest)
-    seen = 0
-    for token in tokens[:5]:
-        if token in words()["auxiliaries"]:
-            break
+    phrase = _noun_phrase(rest)
+    for token in reversed(phrase):
         kind = _kind_of_noun(token)
         if kind:
             return token, kind
-        if token not in words()["head_skipped"]:
-            seen += 1
-            if seen > 2:
-                break
-    if cue == "which" and tokens and tokens[0] not in words()["head_skipped"]:
-        return tokens[0], "name"
+    if cue == "which" and phrase:
+        return phrase[-1], "name"
     if len(tokens) > 2 and tokens[0] in SORT_OF and tokens[1] == "of":
         return tokens[2], "name"  # "which type of bug": one thing of a sort
     return None, None

@@ -312,6 +312,8 @@ class ExtractiveAnswerer:
         called")."""
         local, named_by_head = self._closeness(candidate, sentence, weights, head)
         boost = 1.0 + (self.settings.context_boost - 1.0) * 2 * local
+        if named_by_head and head and _beside(candidate, sentence, head):
+            return boost * self.settings.context_boost**1.5  # "restaurant chain Red Lobster"
         return boost * self.settings.context_boost if named_by_head else boost
 
     def _closeness(self, candidate: Candidate, sentence: str, weights: dict[str, float],
@@ -507,6 +509,17 @@ class ExtractiveAnswerer:
         answer = self.answer(question, passages, articles)
         yield answer.text
         yield answer
+
+
+def _beside(candidate: Candidate, sentence: str, head: str) -> bool:
+    """Whether the head noun names the candidate itself: it holds it ("Rapidan Dam"), or it
+    stands right before ("actor Gina Carano", "the chain's Red Lobster") or after it
+    ("Starliner spacecraft"), a word or two between at most."""
+    stems = set(terms(head))
+    before = sentence[: candidate.start].split()[-1:]
+    return bool(stems & set(terms(candidate.text))) or any(
+        stems & set(terms(word)) for word in before
+    )
 
 
 def _lone_names(question: str) -> set[str]:
