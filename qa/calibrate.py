@@ -5,7 +5,9 @@
 
 Every answer the reader picks is one example, labelled right or wrong by the rule its benchmark
 judges with: RealTimeQA's questions dated up to `--until` (answerable or not, each asked as of
-today and as of its own date: the answer holds the right choice and none of the others), and the
+today and as of its own date: its short answer is the right choice and none of the others, the
+benchmark's stricter judge, `judge_short`, as the model says how likely the answer shown first
+is right), and the
 seed calibration file's questions on the bundled corpus (every expected fact present; never, for
 a question the corpus cannot answer). The model says how likely a pick is right; it does not
 change which answer is picked. Questions dated later are never seen here: the answer benchmark
@@ -39,7 +41,7 @@ from qa.answer import calibration
 from qa.answer.reader import ExtractiveAnswerer, Reading, self_contained
 from qa.bench import load_articles, make_settings
 from qa.evaluation import Question, load_questions, missing_facts
-from qa.readbench import Quiz, ensure_store, judge, load_quizzes, start_logging
+from qa.readbench import Quiz, ensure_store, judge_short, load_quizzes, start_logging
 from qa.settings import PROJECT_ROOT, Settings
 
 if TYPE_CHECKING:
@@ -66,7 +68,7 @@ def answer_text(reading: Reading) -> str:
 
 
 def read_examples(
-    engine: Engine, asks: Iterable[tuple[str, date | None, Callable[[str], bool]]]
+    engine: Engine, asks: Iterable[tuple[str, date | None, Callable[[str, str | None], bool]]]
 ) -> list[Example]:
     """Each question asked (as of its date) of the engine's store, its pick's features labelled
     by its judge; a question with no pick (a refusal whatever the model says) gives none."""
@@ -79,7 +81,7 @@ def read_examples(
         text, passages = engine.passages(question, as_of=as_of)
         reading = reader.read(text, passages) if passages else None
         if reading is not None and reading.pick is not None:
-            examples.append((reading.features, right(answer_text(reading))))
+            examples.append((reading.features, right(answer_text(reading), reading.pick.short)))
     return examples
 
 
@@ -90,7 +92,7 @@ def quiz_examples(settings: Settings, quizzes: list[Quiz]) -> list[Example]:
     engine = Engine(settings)
     engine.load()
     return read_examples(engine, (
-        (quiz.question, as_of, partial(judge, quiz=quiz))
+        (quiz.question, as_of, partial(judge_short, quiz=quiz))
         for quiz in tqdm(quizzes, desc="read quizzes", unit="question")
         for as_of in (None, quiz.day)
     ))
@@ -109,8 +111,9 @@ def seed_examples(questions_file: Path) -> list[Example]:
     ))
 
 
-def _has_every_fact(question: Question, said: str) -> bool:
-    """Right, for the eval's questions: answerable, and every expected fact said."""
+def _has_every_fact(question: Question, said: str, short: str | None = None) -> bool:
+    """Right, for the eval's questions: answerable, and every expected fact said (in the short
+    answer or its quote: the eval's own rule)."""
     return question.answerable and not missing_facts(question, said)
 
 

@@ -23,6 +23,7 @@ import json
 import logging
 import os
 import platform
+import re
 import subprocess
 import sys
 import time
@@ -61,7 +62,8 @@ engine = Engine(Settings(corpus_dir=Path(corpus), store_dir=Path(store), cache_i
 engine.load()
 for line in sys.stdin:
     answer = engine.ask(json.loads(line))
-    print(json.dumps({"text": answer.text, "refused": answer.refused}), flush=True)
+    print(json.dumps({"text": answer.text, "refused": answer.refused,
+                      "short": getattr(answer, "short", None)}), flush=True)
 """
 """Runs in the baseline checkout: only `Engine`, `Settings`, `load` and `ask`, which every
 version has."""
@@ -109,13 +111,44 @@ def judge(text: str, quiz: Quiz) -> bool:
     in one Unicode form: an article may write "Beyoncé" with a combining accent). A choice the
     question itself names is not held against it: "The San Francisco 49ers will play the Kansas
     City Chiefs. Where?" is answered by a quote that names both teams beside "Las Vegas"."""
+    lowered = _folded(text)
+    return _folded(quiz.answer) in lowered and not any(
+        _folded(c) in lowered for c in _other_choices(quiz)
+    )
 
-    def folded(words: str) -> str:
-        return unicodedata.normalize("NFC", words).casefold()
 
-    lowered, asked = folded(text), folded(quiz.question)
-    others = [c for c in quiz.choices if c != quiz.answer and folded(c) not in asked]
-    return folded(quiz.answer) in lowered and not any(folded(c) in lowered for c in others)
+def judge_short(text: str, short: str | None, quiz: Quiz) -> bool:
+    """The stricter rule: the short answer, when there is one, is judged alone, as the reader
+    shows it first (the README's rule counts "Masimo — The Apple Watch Series 9 ... were
+    banned" right for "which Apple product was banned?", its quote naming the choice). It is
+    right when it and the right choice hold one another as whole words ("Athens" for "Athens,
+    Greece") and it holds, or is held by, no other choice; each part of a compound short
+    answer ("Honda; Nissan") must be. An answer with no short answer is judged by the README's
+    rule."""
+    if not short:
+        return judge(text, quiz)
+
+    def matches(part: str, choice: str) -> bool:
+        return _holds(part, choice) or _holds(choice, part)
+
+    others = _other_choices(quiz)
+    parts = [p for p in short.split("; ") if p]
+    return all(matches(p, quiz.answer) and not any(matches(p, c) for c in others) for p in parts)
+
+
+def _folded(words: str) -> str:
+    return unicodedata.normalize("NFC", words).casefold()
+
+
+def _holds(text: str, words: str) -> bool:
+    """Whether `text` holds `words` as whole words (case and Unicode form folded)."""
+    return re.search(rf"(?<!\w){re.escape(_folded(words))}(?!\w)", _folded(text)) is not None
+
+
+def _other_choices(quiz: Quiz) -> list[str]:
+    """The wrong choices, but for those the question itself names."""
+    asked = _folded(quiz.question)
+    return [c for c in quiz.choices if c != quiz.answer and _folded(c) not in asked]
 
 
 def outcome_counts(outcomes: list[str]) -> dict[str, Any]:
@@ -187,6 +220,7 @@ def ask_quizzes(settings: Settings, quizzes: list[Quiz], as_of: bool) -> list[di
         answer = engine.ask(quiz.question, as_of=day)
         seconds = time.perf_counter() - started
         right = not answer.refused and judge(answer.text, quiz)
+        short_right = not answer.refused and judge_short(answer.text, answer.short, quiz)
         gated_refused = answer.refused or answer.confidence < settings.min_confidence
         row = {
             "id": quiz.id,
@@ -195,7 +229,9 @@ def ask_quizzes(settings: Settings, quizzes: list[Quiz], as_of: bool) -> list[di
             "confidence": round(answer.confidence, 4),
             "ungated_refused": answer.refused,
             "ungated_right": right,
+            "ungated_short_right": short_right,
             "outcome": "refused" if gated_refused else "right" if right else "wrong",
+            "short_outcome": "refused" if gated_refused else "right" if short_right else "wrong",
             "short": answer.short,
             "text": answer.text[:400],
             "disagreements": len(getattr(answer, "disagreements", []) or []),
@@ -221,11 +257,16 @@ def ask_baseline(source: Path, settings: Settings, quizzes: list[Quiz]) -> list[
         log.error("The baseline at %s failed: %s", source, done.stderr[-2000:])
         return []
     answers = [json.loads(line) for line in done.stdout.splitlines() if line.startswith("{")]
-    return [
-        {"id": q.id, "answerable": q.answerable,
-         "outcome": "refused" if a["refused"] else "right" if judge(a["text"], q) else "wrong"}
-        for q, a in zip(quizzes, answers, strict=True)
-    ]
+    rows = []
+    for q, a in zip(quizzes, answers, strict=True):
+        short = a.get("short")
+        rows.append({
+            "id": q.id, "answerable": q.answerable,
+            "outcome": "refused" if a["refused"] else "right" if judge(a["text"], q) else "wrong",
+            "short_outcome": "refused" if a["refused"]
+            else "right" if judge_short(a["text"], short, q) else "wrong",
+        })
+    return rows
 
 
 def retrieval(rows: list[dict[str, Any]], quizzes: dict[str, Quiz]) -> dict[str, float]:
@@ -265,6 +306,7 @@ def run_size(label: str, articles: list[dict[str, Any]], quizzes: list[Quiz],
         rows = ask_quizzes(settings, asked, as_of)
         result[name] = {
             "outcomes": grouped(rows, "outcome"),
+            "short_outcomes": grouped(rows, "short_outcome"),
             "risk_coverage": risk_coverage(rows),
             "ask": percentiles([r["seconds"] for r in rows]),
             "retrieval": retrieval(rows, by_id),
@@ -273,15 +315,17 @@ def run_size(label: str, articles: list[dict[str, Any]], quizzes: list[Quiz],
         if options.tuned_until:
             later = [r for r in rows if by_id[r["id"]].day > options.tuned_until]
             result[name]["after_tuning_dates"] = grouped(later, "outcome")
+            result[name]["short_after_tuning_dates"] = grouped(later, "short_outcome")
         result[name]["rows"] = [
-            {k: v for k, v in r.items() if k in ("id", "outcome", "confidence", "short", "text",
-                                                  "disagreements")}
+            {k: v for k, v in r.items() if k in ("id", "outcome", "short_outcome", "confidence",
+                                                  "short", "text", "disagreements")}
             for r in rows
         ]
     if options.baseline_src:
         rows = ask_baseline(options.baseline_src, settings, asked)
         result["baseline"] = {"source": str(options.baseline_src),
-                              "outcomes": grouped(rows, "outcome")}
+                              "outcomes": grouped(rows, "outcome"),
+                              "short_outcomes": grouped(rows, "short_outcome")}
     return result
 
 
@@ -305,27 +349,41 @@ def write_markdown(report: dict[str, Any], path: Path) -> None:
         f"{report.get('tuned_until') or '?'} ({report.get('calibration', {}).get('command')}); "
         "'after tuning dates' counts only the questions dated later, never fitted or tuned on.",
         "",
-        "| size | condition | group | N | right | refused | wrong | CRAG |",
-        "|---|---|---|---|---|---|---|---|",
+        "Short answer judged: the stricter rule of `judge_short` (the short answer alone, when "
+        "there is one, must match the right choice and no other; the README's rule also counts "
+        "an answer right whose quote names the right choice beside a wrong short answer).",
+        "",
+        "| size | condition | group | N | right | refused | wrong | CRAG | right, short answer "
+        "judged | CRAG, short answer judged |",
+        "|---|---|---|---|---|---|---|---|---|---|",
     ]
     for size in report["sizes"]:
-        conditions = [("today's answerer (baseline)", size.get("baseline", {}).get("outcomes")),
-                      ("new, no as_of", size["no_as_of"]["outcomes"]),
-                      ("new, as_of = question date", size["as_of"]["outcomes"])]
+        baseline = size.get("baseline", {})
+        conditions = [
+            ("today's answerer (baseline)", baseline.get("outcomes"),
+             baseline.get("short_outcomes")),
+            ("new, no as_of", size["no_as_of"]["outcomes"], size["no_as_of"].get("short_outcomes")),
+            ("new, as_of = question date", size["as_of"]["outcomes"],
+             size["as_of"].get("short_outcomes")),
+        ]
         if "after_tuning_dates" in size["as_of"]:
             conditions += [
-                ("new, no as_of, after tuning dates", size["no_as_of"]["after_tuning_dates"]),
-                ("new, as_of, after tuning dates", size["as_of"]["after_tuning_dates"]),
+                (f"new, {name.replace('_', ' ')}, after tuning dates",
+                 size[name]["after_tuning_dates"], size[name].get("short_after_tuning_dates"))
+                for name in ("no_as_of", "as_of")
             ]
-        for name, groups in conditions:
+        for name, groups, short_groups in conditions:
             if not groups:
                 continue
             for group in ("answerable", "unanswerable", "all"):
                 g = groups[group]
                 if not g["n"]:
                     continue
+                strict = (short_groups or {}).get(group)
+                judged = (f"{strict['right']:.3f} | {strict['crag']:+.3f}" if strict else "- | -")
                 lines.append(f"| {size['size']} | {name} | {group} | {g['n']} | {g['right']:.3f}"
-                             f" | {g['refused']:.3f} | {g['wrong']:.3f} | {g['crag']:+.3f} |")
+                             f" | {g['refused']:.3f} | {g['wrong']:.3f} | {g['crag']:+.3f} | "
+                             f"{judged} |")
     lines += ["", "| size | condition | hit@1 | hit@5 | hit@10 | MRR@10 | ask p50 / p95 ms |"
               " flagged disagreements |", "|---|---|---|---|---|---|---|---|"]
     for size in report["sizes"]:
