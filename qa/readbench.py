@@ -121,17 +121,18 @@ def judge_short(text: str, short: str | None, quiz: Quiz) -> bool:
     """The stricter rule: the short answer, when there is one, is judged alone, as the reader
     shows it first (the README's rule counts "Masimo — The Apple Watch Series 9 ... were
     banned" right for "which Apple product was banned?", its quote naming the choice). It is
-    right when it and the right choice hold one another as whole words ("Athens" for "Athens,
-    Greece") and it holds, or is held by, no other choice; each part of a compound short
-    answer ("Honda; Nissan") must be. An answer with no short answer is judged by the README's
-    rule."""
+    right when one holds the other as whole words ("Athens" for "Athens, Greece"; case,
+    accents and a plural ending aside; the short answer at most two words longer) and no other
+    choice does; each part of a compound short answer ("Honda; Nissan") must be. An answer with
+    no short answer is judged by the README's rule, on whole words."""
+    others = _other_choices(quiz)
     if not short:
-        return judge(text, quiz)
+        return _holds(text, quiz.answer) and not any(_holds(text, c) for c in others)
 
     def matches(part: str, choice: str) -> bool:
-        return _holds(part, choice) or _holds(choice, part)
+        within = len(part.split()) <= len(choice.split()) + 2  # not a long name around it
+        return (within and _holds(part, choice)) or _holds(choice, part)
 
-    others = _other_choices(quiz)
     parts = [p for p in short.split("; ") if p]
     return all(matches(p, quiz.answer) and not any(matches(p, c) for c in others) for p in parts)
 
@@ -141,8 +142,16 @@ def _folded(words: str) -> str:
 
 
 def _holds(text: str, words: str) -> bool:
-    """Whether `text` holds `words` as whole words (case and Unicode form folded)."""
-    return re.search(rf"(?<!\w){re.escape(_folded(words))}(?!\w)", _folded(text)) is not None
+    """Whether `text` holds `words` as whole words, compared without case, accents or a plural
+    ending ("Kilauea" holds "Kīlauea", "concussion" holds "Concussions")."""
+    return re.search(rf"(?<!\w){re.escape(_bare(words))}(?!\w)", _bare(text)) is not None
+
+
+def _bare(text: str) -> str:
+    """Words without case, accents or a plural "s"/"es"."""
+    plain = "".join(c for c in unicodedata.normalize("NFKD", _folded(text))
+                    if not unicodedata.combining(c))
+    return re.sub(r"(?<=\w\w\w)(?:es|s)\b", "", plain)
 
 
 def _other_choices(quiz: Quiz) -> list[str]:

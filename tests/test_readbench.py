@@ -1,4 +1,5 @@
-"""The answer benchmark's judges: RealTimeQA's rule (the right choice and none of the others) and the stricter one that judges the short answer alone."""
+"""The answer benchmark's judges: RealTimeQA's rule (the right choice and none of the others)
+and the stricter one that judges the short answer alone."""
 
 from __future__ import annotations
 
@@ -55,3 +56,18 @@ def test_every_part_of_a_compound_short_answer_must_match() -> None:
                 ("Honda and Nissan", "Ford and Toyota"), "Honda and Nissan", True, frozenset())
     assert judge_short("Honda; Nissan — ...", "Honda; Nissan", quiz)
     assert not judge_short("Honda; Ford — ...", "Honda; Ford", quiz)
+
+
+def test_the_short_answer_is_compared_without_accents_or_a_plural_ending() -> None:
+    quiz = Quiz("v", date(2024, 6, 1), "Which volcano erupted?",
+                ("Kīlauea", "Mauna Loa", "Etna", "Concussions"), "Kīlauea", True, frozenset())
+    assert judge_short("Kilauea — ...", "Kilauea", quiz)
+    assert not judge_short("concussion — ...", "concussion", quiz)
+
+
+def test_a_long_name_around_the_choice_is_not_the_choice() -> None:
+    quiz = Quiz("w", date(2024, 6, 1), "Which food item rose in price?",
+                ("Eggs", "Milk", "Bread", "Butter"), "Eggs", True, frozenset())
+    assert judge_short("Egg prices — ...", "Egg prices", quiz)
+    assert not judge_short("Egg Price Current for Urner Barry — ...",
+                           "Egg Price Current for Urner Barry", quiz)

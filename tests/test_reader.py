@@ -77,6 +77,9 @@ def seed(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Engine]:
         ("Which Security Council member country abstained?", "place", "country"),
         ("Which university's president was questioned?", "organisation", "university"),
         ("Which coastal base hosts the troops?", "place", "base"),
+        ("Which U.S. President founded the race?", "person", "president"),
+        ("Cases of which sexually transmitted disease rose?", "event", "disease"),
+        ("Which public service workers may now carry guns?", "name", "workers"),
     ],
 )
 def test_the_asked_kind_comes_from_the_wording_and_the_head_noun(

@@ -110,7 +110,8 @@ def _asked(question: str) -> Asked:
 
 def _fix_type_word(word: str) -> str:
     """'wher' → 'where', 'mch' → 'much': a misspelt question word still sets the kind."""
-    if word in TYPE_WORDS or len(word) < 3 or not word.isalpha() or word in _stopwords():
+    if (word in TYPE_WORDS or len(word) < 3 or not word.isalpha() or word in _stopwords()
+            or word in words()["auxiliaries"]):  # "may" is no misspelt "many"
         return word  # a common word ("that", "then") is itself, not a misspelt "what"/"when"
     close = difflib.get_close_matches(word, TYPE_WORDS, n=1, cutoff=0.75)
     return close[0] if close and close[0][0] == word[0] else word  # "show" is no "how"
@@ -142,17 +143,23 @@ def _kind_of_noun(word: str) -> str | None:
 def _noun_phrase(rest: str) -> list[str]:
     """The words of the noun phrase after "which"/"what", whose last noun is its head: "which
     Supreme Court justice is" → justice, "which US dam is" → dam. It ends at punctuation, an
-    auxiliary, a preposition or determiner, a word like a verb ("-ed", "-ing") or after five
+    auxiliary, a preposition or determiner, a word like a verb ("-ed") or after five
     words; a possessive ends it and is the head ("which university's president" asks for the
     university)."""
     lexicon = words()
+    rest = re.sub(r"\b(?:[a-z]\.){2,}", lambda m: m.group(0).replace(".", ""), rest)  # u.s.
     clause = re.split(r"[,;:?!.()\"“”]", rest, maxsplit=1)[0]
     phrase: list[str] = []
-    for token in re.findall(r"[a-z][a-z'’-]*", clause):
+    tokens = re.findall(r"[a-z][a-z'’-]*", clause)
+    modifier = False
+    for token, following in zip(tokens, [*tokens[1:], ""][: len(tokens)], strict=True):
         if not phrase and token in lexicon["head_skipped"]:
             continue  # "which of the following politicians"
+        if modifier or (token.endswith("ly") and following.endswith("ed")):
+            modifier = not modifier  # "which sexually transmitted disease", "newly elected"
+            continue
         if token in lexicon["auxiliaries"] or token in lexicon["phrase_breaks"] or (
-            phrase and len(token) > 4 and token.endswith(("ed", "ing"))
+            phrase and len(token) > 4 and token.endswith("ed")
         ) or (phrase and _verb_after_noun(phrase[-1], token)):
             break
         if token.endswith(("'s", "’s")):
