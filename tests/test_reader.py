@@ -15,6 +15,7 @@ from qa.answer.candidates import (
     counts,
     fits_place,
     name_candidates,
+    names_inside,
     numeric_candidates,
     people_in,
 )
@@ -198,7 +199,7 @@ def test_pounds_of_something_are_a_weight_not_a_sum() -> None:
      ("Djibouti", "country", True), ("DRC Congo", "country", True), ("New York", "country", False),
      ("Southern", "state", False), ("Southern", "region", True), ("Queensland", "state", True),
      ("Ontario", "province", True), ("Joe Biden", "state", False), ("Title", "state", False),
-     ("Scottsboro", "state", False)],
+     ("Scottsboro", "state", False), ("Kenya", "port", False), ("Kismayo", "port", True)],
 )
 def test_a_place_question_takes_a_country_a_state_or_a_place_inside_one_by_its_head_noun(
     place: str, head: str, fits: bool
@@ -278,6 +279,16 @@ def test_the_person_a_question_names_by_surname_is_not_its_answer() -> None:
                                "in Delaware on Tuesday, the court said.")]
     assert _ungated_short("Which member of the Biden family was convicted on felony charges?",
                           family) == "Hunter Biden"
+
+
+def test_a_sentence_may_begin_with_a_one_word_name_a_place_or_one_used_inside_sentences(
+) -> None:
+    first = "France made history on Monday as the first country to do so."
+    assert [c.text for c in name_candidates(first, set())] == ["France"]
+    led = "Ford and other automakers expect the supply problems to ease."
+    assert name_candidates(led, set()) == []
+    inside = names_inside(["Analysts said Ford would recover.", led])
+    assert [c.text for c in name_candidates(led, set(), inside)] == ["Ford"]
 
 
 def test_the_head_noun_names_a_candidate_it_holds_or_stands_right_before() -> None:

@@ -9,7 +9,7 @@ other retrieved sentences (news gives a person's full name, then the surname alo
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Set
 from dataclasses import dataclass, replace
 from functools import lru_cache
 from itertools import pairwise
@@ -141,9 +141,12 @@ def counts(sentence: str, nouns: Iterable[str]) -> list[Candidate]:
     return out
 
 
-def name_candidates(sentence: str, known_people: set[str]) -> list[Candidate]:
+def name_candidates(sentence: str, known_people: set[str],
+                    known_names: Set[str] = frozenset()) -> list[Candidate]:
     """Runs of capitalised words, typed; a sentence's first word counts only when it is not a
-    common word ("The", "Officials") and the run goes on, or `known_people` names it."""
+    common word ("The", "Officials") and the run goes on, or it is a known place ("France made
+    history"), or `known_people` or `known_names` (words seen capitalised inside sentences)
+    name it."""
     lexicon = words()
     stop = _stopwords()
     titles = lexicon["person_titles"]
@@ -188,7 +191,10 @@ def name_candidates(sentence: str, known_people: set[str]) -> list[Candidate]:
             continue
         at_sentence_start = not sentence[:start].strip(" “\"‘'(")
         single = " " not in text
-        if at_sentence_start and single and text.lower() not in known_people:
+        if at_sentence_start and single and not (
+            text.lower() in known_people or text.lower() in known_names
+            or text.lower() in gazetteer().places
+        ):
             continue
         before = sentence[:start].split()[-1:] if start else []
         titled = bool(inner_titles) or _after_title(before, text)
@@ -285,6 +291,18 @@ def _after_title(before: list[str], name: str) -> bool:
     James Heapey"); an acronym after one is no person ("a major GOP donor")."""
     return bool(before) and before[0].lower().strip(".,") in words()["person_titles"] and not (
         _acronym(name))
+
+
+def names_inside(sentences: Iterable[str]) -> set[str]:
+    """Single capitalised words inside the sentences, not first (lower case): "Ford" in
+    "Analysts said Ford would recover" makes "Ford and other automakers ..." begin with a
+    name."""
+    found = set()
+    for sentence in sentences:
+        for match in NAME.finditer(sentence):
+            if " " not in match.group() and sentence[: match.start()].strip(" “\"‘'("):
+                found.add(match.group().removesuffix("’s").removesuffix("'s").lower())
+    return found
 
 
 def people_in(sentences: Iterable[str]) -> set[str]:

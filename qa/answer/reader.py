@@ -29,6 +29,7 @@ from qa.answer.candidates import (
     counts,
     fits_place,
     name_candidates,
+    names_inside,
     numeric_candidates,
     people_in,
 )
@@ -245,6 +246,7 @@ class ExtractiveAnswerer:
         surnames = _lone_names(question)
         question_weights_ = question_weights(question, self.vocabulary)
         people = people_in(e.sentence.text for e in sentences)
+        inside = names_inside(e.sentence.text for e in sentences)
         votes: dict[str, Vote] = {}
         for e in sentences:
             text = e.sentence.text
@@ -253,7 +255,7 @@ class ExtractiveAnswerer:
             elif wanted.kind in NUMERIC:
                 found = numeric_candidates(text)
             else:
-                found = name_candidates(text, people)
+                found = name_candidates(text, people, inside)
                 if wanted.kind in OPEN_KINDS and wanted.head:
                     found += self._common_nouns(text, wanted.head)
             for candidate in found:
