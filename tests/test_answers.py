@@ -62,12 +62,12 @@ def test_who_signed_the_framework_names_both_ministers(ungated: Engine) -> None:
     assert "Austin" in answer.text and ("Aden" in answer.text or "Duale" in answer.text)
 
 
-def test_a_compound_question_is_answered_from_two_articles(engine: Engine) -> None:
-    answer = engine.ask(
+def test_a_compound_question_is_answered_from_two_articles(ungated: Engine) -> None:
+    answer = ungated.ask(
         "Which US defense secretary did Aden Duale meet at the Pentagon, and which UK minister "
-        "did he host in Nairobi?"
+        "did Duale host in Nairobi?"
     )
-    assert "Austin" in answer.text and "Heapey" in answer.text
+    assert answer.short == "Lloyd J. Austin; James Heapey"  # not "Defense Lloyd J. Austin"
     assert len({c.source for c in answer.citations}) == 2
 
 

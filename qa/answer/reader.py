@@ -590,7 +590,8 @@ def _fuller_form(
     none does or the answer is no person's name. Only plain capitalised words before the name
     count ("LeBron", "O'Brien", "José" are): not a title, a common word, a possessive, a
     hyphenated or an all-capital word ("Sen. John Thune" gives "John Thune", "China's Xi"
-    nothing), nor a sentence's first word, which any word may be ("Picking Salt Lake City")."""
+    nothing), nor a sentence's first word, which any word may be ("Picking Salt Lake City"),
+    nor the end of a title ("Secretary of Defense Lloyd Austin" gives nothing)."""
     if vote.kind not in ("person", "name") or short[:1].isdigit():
         return None
     fuller = re.compile(rf"(?<![\w’'])((?:[A-Z][\w’'.-]*\s+){{1,3}}){re.escape(short)}(?![\w’'])")
@@ -612,6 +613,9 @@ def _fuller_form(
             if cut == len(before):
                 continue
             start = match.start(1) + len(" ".join(before[:cut])) + (1 if cut else 0)
+            preceding = [w.lower().strip(".,") for w in text[:start].split()[-2:]]
+            if preceding[-1:] == ["of"] and preceding[0] in lexicon["person_titles"]:
+                continue  # "Secretary of Defense Lloyd Austin": the title runs on
             if text[:start].strip(OPENERS) and text.startswith(before[cut], start):
                 return e, text[start : match.end()]
     return None
