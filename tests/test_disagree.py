@@ -120,6 +120,14 @@ def test_counts_of_different_things_are_not_compared() -> None:
     assert relation(cups, games, "2024-01-02", "2024-01-09", 0.1) is None
 
 
+def test_pounds_without_their_sign_are_no_currency_to_compare() -> None:
+    weight, dollars, sterling = (quantity(t, "amount") for t in
+                                 ("432.3 million pounds", "$25.67", "£400"))
+    assert weight is not None and dollars is not None and sterling is not None
+    assert relation(weight, dollars, "", "", 0.1) is None  # turkey by weight, not by price
+    assert relation(sterling, dollars, "", "", 0.1) == "currencies"
+
+
 def test_a_bound_or_an_estimate_agrees_with_a_figure_it_allows() -> None:
     def workers(figure: str, before: str) -> Quantity:
         found = quantity(figure, "count", " workers went on strike", before)

@@ -76,11 +76,14 @@ def quantity(text: str, kind: str, after: str = "", before: str = "") -> Quantit
 
 
 def _currency(text: str) -> str | None:
-    """The currency's name from its sign, code or word ("$", "Sh", "dollars" → dollar...)."""
+    """The currency's name from its sign, code or word ("$", "Sh", "dollars" → dollar...); a
+    word that also weighs things ("432.3 million pounds" of turkey) names none without its
+    sign, so it is never shown as the same sum in another currency."""
     lowered = text.lower()
+    weights = words()["currency_words_also_weights"]
     for name, signs in currency_signs().items():
-        if any(text.startswith(sign) for sign in sorted(signs, key=len, reverse=True)) or \
-                re.search(rf"\b{name}s?\b", lowered):
+        if any(text.startswith(sign) for sign in sorted(signs, key=len, reverse=True)) or (
+                name not in weights and re.search(rf"\b{name}s?\b", lowered)):
             return name
     prefixes = [p for p in listed("currency_prefixes") if text.startswith(p)]
     return max(prefixes, key=len) if prefixes else None
