@@ -62,6 +62,13 @@ def test_who_signed_the_framework_names_both_ministers(ungated: Engine) -> None:
     assert "Austin" in answer.text and ("Aden" in answer.text or "Duale" in answer.text)
 
 
+def test_what_is_an_acronym_gives_its_long_form_and_who_is_a_name_gives_no_other_name(
+    ungated: Engine,
+) -> None:
+    assert ungated.ask("What is BATUK?").short == "British Army Training Unit in Kenya"
+    assert ungated.ask("Who is Aden Duale?").short is None  # was "Lloyd Austin"
+
+
 def test_a_compound_question_is_answered_from_two_articles(ungated: Engine) -> None:
     answer = ungated.ask(
         "Which US defense secretary did Aden Duale meet at the Pentagon, and which UK minister "

@@ -81,6 +81,10 @@ def seed(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Engine]:
         ("Which U.S. President founded the race?", "person", "president"),
         ("Cases of which sexually transmitted disease rose?", "event", "disease"),
         ("Which public service workers may now carry guns?", "name", "workers"),
+        ("Who is Aden Duale?", None, None),
+        ("What is Manda Bay?", None, None),
+        ("Who is the Prime Minister of Haiti?", "person", "minister"),
+        ("What is the price of bitcoin?", "amount", "price"),
     ],
 )
 def test_the_asked_kind_comes_from_the_wording_and_the_head_noun(

@@ -24,6 +24,14 @@ EXPANSION = re.compile(
     r" for\b|\b(?:full (?:name|form)|long form|expansion) of (?:the )?(?P<c>[A-Z][A-Za-z&.]{1,9})"
     r"\b|\bwhat is (?P<d>[A-Z]{2,9}) (?:in full|spelled out)\b"
 )
+DEFINITION = re.compile(
+    r"(?:(?i:what) (?i:is|are|was|were) (?:(?i:the) )?|(?i:who) (?i:is|are|was|were) )"
+    r"(?P<name>[A-Z][\w&.'’-]*(?: (?:[A-Z][\w&.'’-]*|of|the|and|for|in|de))*)\s*\??"
+)
+"""A question that only asks what or who a name is ("What is BATUK?", "Who is Aden Duale?"):
+what the articles say of it answers it, not another name. The name must be capitalised; the
+question words may not be. "Who is the Prime Minister of Haiti?" asks for a person: a name
+takes no "the"."""
 LISTING = re.compile(
     r"\b(?:what|which) (?:kinds|types|sorts|forms|areas?|topics?|issues?|fields?) of\b|"
     r"\bin (?:what|which) (?:areas|fields|ways)\b|\bwhat (?:will|did|does|do) .{3,60}\binclude\b|"
@@ -67,6 +75,8 @@ class Asked:
     """For "how many X", the stems of X: the number must count it."""
     acronym: str | None = None
     """For "what does X stand for", X."""
+    defines: bool = False
+    """An expansion asked as "what is X?": with no long form found, a sentence on X answers."""
     several: int = 1
     """How many answers it asks for ("which two teams", "two attempts ... where did they take
     place?": 2); one of them does not answer it."""
@@ -85,6 +95,12 @@ def _asked(question: str) -> Asked:
     expansion = EXPANSION.search(question[:1].lower() + question[1:])
     if expansion:
         return Asked("expansion", acronym=next(g for g in expansion.groups() if g).strip("."))
+    defined = DEFINITION.fullmatch(question.strip())
+    if defined:  # "What is BATUK?": its long form; "Who is Aden Duale?": a sentence on them
+        named = defined.group("name")
+        if re.fullmatch(r"[A-Z][A-Z&]{1,9}", named):
+            return Asked("expansion", acronym=named, defines=True)
+        return Asked(None)
     q = " ".join(_fix_type_word(w) for w in question.lower().split())
     if LISTING.search(q):
         return Asked("list")

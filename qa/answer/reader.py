@@ -142,7 +142,10 @@ class ExtractiveAnswerer:
                 and question.rstrip().endswith("?")):
             return Reading(wanted, evidence, [], None)
         if wanted.kind == "expansion":
-            return Reading(wanted, evidence, [], self._expansion(wanted, evidence, passages))
+            expansion = self._expansion(wanted, evidence, passages)
+            if expansion is not None or not wanted.defines:
+                return Reading(wanted, evidence, [], expansion)
+            wanted = Asked(None)  # "What is NATO?" with no long form here: a sentence on it
         votes: list[Vote] = []
         if wanted.kind == "list":
             evidence = sorted(
