@@ -302,6 +302,17 @@ def test_the_head_noun_names_a_candidate_it_holds_or_stands_right_before() -> No
     assert _beside(found["Red Lobster"], sentence, "chain")
     assert not _beside(found["Chapter"], sentence, "chain")
     assert _beside(found["Rapidan Dam"], sentence, "dam")
+    titled = "The US Secretary of Defense Lloyd Austin met Defence Minister Aden Duale."
+    named = {c.text: c for c in name_candidates(titled, set())}
+    assert _beside(named["Lloyd Austin"], titled, "secretary")
+    assert not _beside(named["Aden Duale"], titled, "secretary")
+
+
+def test_a_title_running_on_after_its_place_is_no_name() -> None:
+    sentence = ("US Assistant Secretary of Defense for International Affairs, Dr Celeste "
+                "Wallander, also met Eugene Wamalwa.")
+    assert [c.text for c in name_candidates(sentence, set())] == [
+        "Celeste Wallander", "Eugene Wamalwa"]
 
 
 def test_a_common_noun_answers_which_thing_by_its_likeness_to_the_head_noun() -> None:

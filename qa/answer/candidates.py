@@ -176,6 +176,8 @@ def name_candidates(sentence: str, known_people: set[str],
                 cut += 2  # "Secretary of Defense Lloyd Austin": the title runs on
             start += len(" ".join(tokens[:cut])) + 1
             tokens = tokens[cut:]
+            if tokens and re.fullmatch(CONNECTOR, tokens[0]):
+                continue  # "Secretary of Defense for International Affairs": a title, no name
         while tokens and (re.fullmatch(CONNECTOR, tokens[-1]) or tokens[-1][0].isdigit()
                           or tokens[-1] == "No"  # "... Health System the No. 1 hospital"
                           or re.fullmatch(rf"(?:{MONTHS}|{WEEKDAYS})\.?", tokens[-1])):

@@ -518,13 +518,18 @@ class ExtractiveAnswerer:
 
 def _beside(candidate: Candidate, sentence: str, head: str) -> bool:
     """Whether the head noun names the candidate itself: it holds it ("Rapidan Dam"), or it
-    stands right before ("actor Gina Carano", "the chain's Red Lobster") or after it
-    ("Starliner spacecraft"), a word or two between at most."""
+    stands right before it ("actor Gina Carano", "restaurant chain Red Lobster") or in the
+    capitalised title right before it ("Secretary of Defense Lloyd Austin")."""
     stems = set(terms(head))
-    before = sentence[: candidate.start].split()[-1:]
-    return bool(stems & set(terms(candidate.text))) or any(
-        stems & set(terms(word)) for word in before
-    )
+    if stems & set(terms(candidate.text)):
+        return True
+    before = sentence[: candidate.start].split()
+    title = before[-1:]
+    for word in reversed(before[-5:-1]):
+        if not (word[:1].isupper() or word in ("of", "for")):
+            break
+        title.append(word)
+    return any(stems & set(terms(word)) for word in title)
 
 
 def _lone_names(question: str) -> set[str]:
