@@ -308,6 +308,16 @@ def test_the_head_noun_names_a_candidate_it_holds_or_stands_right_before() -> No
     assert not _beside(named["Aden Duale"], titled, "secretary")
 
 
+def test_a_month_alone_votes_for_the_full_date_that_holds_it() -> None:
+    passages = [_passage("a.md", "In September, the two ministers signed the framework."),
+                _passage("b.md", "The framework was signed on September 26, 2023 in Nairobi.")]
+    reader = ExtractiveAnswerer(Settings(min_confidence=0.0),
+                                Vocabulary.of([p.chunk for p in passages]))
+    votes = reader.read("When was the framework signed?", passages).votes
+    assert [v.key for v in votes] == ["september 26, 2023"]
+    assert votes[0].articles == 2
+
+
 def test_a_title_running_on_after_its_place_is_no_name() -> None:
     sentence = ("US Assistant Secretary of Defense for International Affairs, Dr Celeste "
                 "Wallander, also met Eugene Wamalwa.")

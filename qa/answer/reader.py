@@ -339,7 +339,8 @@ class ExtractiveAnswerer:
 
     def _merge(self, votes: list[Vote]) -> list[Vote]:
         """Fold each variant into the longest answer that contains its words and ends with the
-        same word ("Humphries" → "Luke Humphries"), and an acronym into its long form."""
+        same word ("Humphries" → "Luke Humphries"), a date into a fuller one ("September" →
+        "September 26, 2023"), and an acronym into its long form."""
         by_length = sorted(votes, key=lambda v: -len(v.key.split()))
         acronyms = {a.lower(): long.lower() for a, long in self.vocabulary.acronyms.items()}
         kept: list[Vote] = []
@@ -349,7 +350,8 @@ class ExtractiveAnswerer:
                 (
                     k
                     for k in kept
-                    if (set(tokens) < set(k.key.split()) and k.key.split()[-1] == tokens[-1])
+                    if (set(tokens) < set(k.key.split()) and (
+                        k.key.split()[-1] == tokens[-1] or vote.kind == k.kind == "date"))
                     or acronyms.get(vote.key, "\0").startswith(k.key)
                     or k.key.startswith(acronyms.get(vote.key, "\0"))
                 ),
