@@ -318,7 +318,7 @@ class ExtractiveAnswerer:
         local, named_by_head = self._closeness(candidate, sentence, weights, head)
         boost = 1.0 + (self.settings.context_boost - 1.0) * 2 * local
         if named_by_head and head and _beside(candidate, sentence, head):
-            return boost * self.settings.context_boost**1.5  # "restaurant chain Red Lobster"
+            return boost * self.settings.head_beside_boost  # "restaurant chain Red Lobster"
         return boost * self.settings.context_boost if named_by_head else boost
 
     def _closeness(self, candidate: Candidate, sentence: str, weights: dict[str, float],
@@ -520,18 +520,12 @@ class ExtractiveAnswerer:
 
 def _beside(candidate: Candidate, sentence: str, head: str) -> bool:
     """Whether the head noun names the candidate itself: it holds it ("Rapidan Dam"), or it
-    stands right before it ("actor Gina Carano", "restaurant chain Red Lobster") or in the
-    capitalised title right before it ("Secretary of Defense Lloyd Austin")."""
+    stands right before it ("actor Gina Carano", "restaurant chain Red Lobster")."""
     stems = set(terms(head))
-    if stems & set(terms(candidate.text)):
-        return True
-    before = sentence[: candidate.start].split()
-    title = before[-1:]
-    for word in reversed(before[-5:-1]):
-        if not (word[:1].isupper() or word in ("of", "for")):
-            break
-        title.append(word)
-    return any(stems & set(terms(word)) for word in title)
+    before = sentence[: candidate.start].split()[-1:]
+    return bool(stems & set(terms(candidate.text))) or any(
+        stems & set(terms(word)) for word in before
+    )
 
 
 def _lone_names(question: str) -> set[str]:
