@@ -295,13 +295,15 @@ def test_a_sentence_may_begin_with_a_one_word_name_a_place_or_one_used_inside_se
     assert [c.text for c in name_candidates(led, set(), inside)] == ["Ford"]
 
 
-def test_the_head_noun_names_a_candidate_it_holds_or_stands_right_before() -> None:
+def test_the_head_noun_names_a_candidate_it_ends_or_stands_right_before() -> None:
     sentence = ("Seafood restaurant chain Red Lobster has filed for Chapter 11 bankruptcy, "
                 "and the Rapidan Dam is failing.")
     found = {c.text: c for c in name_candidates(sentence, set())}
     assert _beside(found["Red Lobster"], sentence, "chain")
     assert not _beside(found["Chapter"], sentence, "chain")
     assert _beside(found["Rapidan Dam"], sentence, "dam")
+    hall = "Protesters gathered outside City Hall on Monday."
+    assert not _beside(name_candidates(hall, set())[0], hall, "city")  # no city
 
 
 def test_a_month_alone_votes_for_the_full_date_that_holds_it() -> None:

@@ -519,13 +519,12 @@ class ExtractiveAnswerer:
 
 
 def _beside(candidate: Candidate, sentence: str, head: str) -> bool:
-    """Whether the head noun names the candidate itself: it holds it ("Rapidan Dam"), or it
-    stands right before it ("actor Gina Carano", "restaurant chain Red Lobster")."""
+    """Whether the head noun names the candidate itself: it ends it ("Rapidan Dam", not "City
+    Hall" for "which city"), or it stands right before it ("actor Gina Carano", "restaurant
+    chain Red Lobster")."""
     stems = set(terms(head))
     before = sentence[: candidate.start].split()[-1:]
-    return bool(stems & set(terms(candidate.text))) or any(
-        stems & set(terms(word)) for word in before
-    )
+    return any(stems & set(terms(word)) for word in (*candidate.text.split()[-1:], *before))
 
 
 def _lone_names(question: str) -> set[str]:
