@@ -316,6 +316,16 @@ def test_a_month_alone_votes_for_the_full_date_that_holds_it() -> None:
     assert votes[0].articles == 2
 
 
+def test_a_person_voted_for_by_first_name_is_answered_by_the_full_name() -> None:
+    passages = [_passage("a.md", "Defence Secretary Lloyd's visit to Nairobi ended on Monday."),
+                _passage("b.md", "Defence Secretary Lloyd J. Austin met the troops in Nairobi.")]
+    reader = ExtractiveAnswerer(Settings(min_confidence=0.0),
+                                Vocabulary.of([p.chunk for p in passages]))
+    reading = reader.read("Which defence secretary was in Nairobi?", passages)
+    assert [v.key for v in reading.votes][:1] == ["lloyd j. austin"]
+    assert reading.pick is not None and reading.pick.short == "Lloyd J. Austin"
+
+
 def test_a_title_running_on_after_its_place_is_no_name() -> None:
     sentence = ("US Assistant Secretary of Defense for International Affairs, Dr Celeste "
                 "Wallander, also met Eugene Wamalwa.")

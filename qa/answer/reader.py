@@ -164,7 +164,8 @@ class ExtractiveAnswerer:
             return Reading(wanted, evidence, votes, Pick(evidence[0], None, confidence), features)
         _, best, candidate = votes[0].backing[0]
         short = longest_variant_in(votes[0], best) or candidate.text
-        fuller = _fuller_form(votes[0], short, best, evidence[: self.settings.reader_sentences])
+        fuller = _fuller_form(votes[0], short, best, evidence[: self.settings.reader_sentences]
+                              ) or _named_in_full(votes[0], short)
         if fuller is not None:
             return Reading(wanted, evidence, votes,
                            Pick(best, fuller[1], confidence, named_in=fuller[0]), features)
@@ -351,7 +352,9 @@ class ExtractiveAnswerer:
                     k
                     for k in kept
                     if (set(tokens) < set(k.key.split()) and (
-                        k.key.split()[-1] == tokens[-1] or vote.kind == k.kind == "date"))
+                        k.key.split()[-1] == tokens[-1] or vote.kind == k.kind == "date"
+                        or (vote.kind == k.kind == "person" and len(tokens) == 1
+                            and k.key.split()[0] == tokens[0])))
                     or acronyms.get(vote.key, "\0").startswith(k.key)
                     or k.key.startswith(acronyms.get(vote.key, "\0"))
                 ),
@@ -622,6 +625,16 @@ def _fuller_form(
             if text[:start].strip(OPENERS) and text.startswith(before[cut], start):
                 return e, text[start : match.end()]
     return None
+
+
+def _named_in_full(vote: Vote, short: str) -> tuple[Evidence, str] | None:
+    """For a person voted for by first name alone here ("Lloyd's Austin" in a caption), the
+    sentence of the vote that names them in full ("Lloyd J. Austin"), and that name."""
+    if vote.kind != "person" or " " in short:
+        return None
+    full = [(e, c.text) for _, e, c in vote.backing
+            if " " in c.text and c.text.split()[0] == short]
+    return max(full, key=lambda found: len(found[1])) if full else None
 
 
 def longest_variant_in(vote: Vote, evidence: Evidence) -> str | None:
