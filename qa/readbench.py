@@ -28,9 +28,10 @@ import subprocess
 import sys
 import time
 import unicodedata
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -112,9 +113,7 @@ def judge(text: str, quiz: Quiz) -> bool:
     question itself names is not held against it: "The San Francisco 49ers will play the Kansas
     City Chiefs. Where?" is answered by a quote that names both teams beside "Las Vegas"."""
     lowered = _folded(text)
-    return _folded(quiz.answer) in lowered and not any(
-        _folded(c) in lowered for c in _other_choices(quiz)
-    )
+    return _only_the_answer(quiz, lambda choice: _folded(choice) in lowered)
 
 
 def judge_short(text: str, short: str | None, quiz: Quiz) -> bool:
@@ -125,16 +124,21 @@ def judge_short(text: str, short: str | None, quiz: Quiz) -> bool:
     accents and a plural ending aside; the short answer at most two words longer) and no other
     choice does; each part of a compound short answer ("Honda; Nissan") must be. An answer with
     no short answer is judged by the README's rule, on whole words."""
-    others = _other_choices(quiz)
     if not short:
-        return _holds(text, quiz.answer) and not any(_holds(text, c) for c in others)
+        return _only_the_answer(quiz, lambda choice: _holds(text, choice))
 
     def matches(part: str, choice: str) -> bool:
         within = len(part.split()) <= len(choice.split()) + 2  # not a long name around it
         return (within and _holds(part, choice)) or _holds(choice, part)
 
     parts = [p for p in short.split("; ") if p]
-    return all(matches(p, quiz.answer) and not any(matches(p, c) for c in others) for p in parts)
+    return all(_only_the_answer(quiz, partial(matches, p)) for p in parts)
+
+
+def _only_the_answer(quiz: Quiz, held: Callable[[str], bool]) -> bool:
+    """Whether `held` holds for the right choice and for none of the others (but for those the
+    question itself names)."""
+    return held(quiz.answer) and not any(held(c) for c in _other_choices(quiz))
 
 
 def _folded(words: str) -> str:
@@ -239,8 +243,8 @@ def ask_quizzes(settings: Settings, quizzes: list[Quiz], as_of: bool) -> list[di
             "ungated_refused": answer.refused,
             "ungated_right": right,
             "ungated_short_right": short_right,
-            "outcome": "refused" if gated_refused else "right" if right else "wrong",
-            "short_outcome": "refused" if gated_refused else "right" if short_right else "wrong",
+            "outcome": _outcome(gated_refused, right),
+            "short_outcome": _outcome(gated_refused, short_right),
             "short": answer.short,
             "text": answer.text[:400],
             "disagreements": len(getattr(answer, "disagreements", []) or []),
@@ -266,16 +270,16 @@ def ask_baseline(source: Path, settings: Settings, quizzes: list[Quiz]) -> list[
         log.error("The baseline at %s failed: %s", source, done.stderr[-2000:])
         return []
     answers = [json.loads(line) for line in done.stdout.splitlines() if line.startswith("{")]
-    rows = []
-    for q, a in zip(quizzes, answers, strict=True):
-        short = a.get("short")
-        rows.append({
-            "id": q.id, "answerable": q.answerable,
-            "outcome": "refused" if a["refused"] else "right" if judge(a["text"], q) else "wrong",
-            "short_outcome": "refused" if a["refused"]
-            else "right" if judge_short(a["text"], short, q) else "wrong",
-        })
-    return rows
+    return [
+        {"id": q.id, "answerable": q.answerable,
+         "outcome": _outcome(a["refused"], judge(a["text"], q)),
+         "short_outcome": _outcome(a["refused"], judge_short(a["text"], a.get("short"), q))}
+        for q, a in zip(quizzes, answers, strict=True)
+    ]
+
+
+def _outcome(refused: bool, right: bool) -> str:
+    return "refused" if refused else "right" if right else "wrong"
 
 
 def retrieval(rows: list[dict[str, Any]], quizzes: dict[str, Quiz]) -> dict[str, float]:

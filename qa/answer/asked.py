@@ -12,6 +12,7 @@ from __future__ import annotations
 import difflib
 import re
 from dataclasses import dataclass, field, replace
+from itertools import zip_longest
 
 from qa.answer.lexicon import words
 from qa.answer.text import _stopwords, terms
@@ -168,7 +169,7 @@ def _noun_phrase(rest: str) -> list[str]:
     phrase: list[str] = []
     tokens = re.findall(r"[a-z][a-z'’-]*", clause)
     modifier = False
-    for token, following in zip(tokens, [*tokens[1:], ""][: len(tokens)], strict=True):
+    for token, following in zip_longest(tokens, tokens[1:], fillvalue=""):
         if not phrase and token in lexicon["head_skipped"]:
             continue  # "which of the following politicians"
         if modifier or (token.endswith("ly") and following.endswith("ed")):

@@ -187,15 +187,12 @@ def name_candidates(sentence: str, known_people: set[str],
         text = sentence[start : start + len(" ".join(tokens))]
         if " ".join(tokens) != " ".join(text.split()):
             text = " ".join(tokens)
-        for suffix in ("’s", "'s"):
-            text = text.removesuffix(suffix)
+        text = _without_possessive(text)
         if not text or re.fullmatch(rf"(?:{MONTHS}|{WEEKDAYS})\.?", text):
             continue
-        at_sentence_start = not sentence[:start].strip(" “\"‘'(")
-        single = " " not in text
-        if at_sentence_start and single and not (
-            text.lower() in known_people or text.lower() in known_names
-            or text.lower() in gazetteer().places
+        lowered = text.lower()
+        if _opens_sentence(sentence, start) and " " not in text and not (
+            lowered in known_people or lowered in known_names or lowered in gazetteer().places
         ):
             continue
         before = sentence[:start].split()[-1:] if start else []
@@ -238,7 +235,7 @@ def fits_place(text: str, head: str | None) -> bool:
     """Whether a candidate can answer a place question by its head noun: a country for "which
     country", a state or province the country data knows for "which state", anything but a
     country (a capital named like one aside) for "which city"; any candidate for other heads."""
-    noun = (head or "").removesuffix("'s").removesuffix("’s")
+    noun = _without_possessive(head or "")
     places = gazetteer()
     if text.lower() in words()["compass_words"]:
         return noun not in words()["place_heads_country"] | words()["place_heads_inside_country"]
@@ -295,6 +292,16 @@ def _after_title(before: list[str], name: str) -> bool:
         _acronym(name))
 
 
+def _opens_sentence(sentence: str, start: int) -> bool:
+    """Whether nothing but spaces, quotes or a bracket stands before `start`."""
+    return not sentence[:start].strip(" “\"‘'(")
+
+
+def _without_possessive(word: str) -> str:
+    """"Duale's" → "Duale" (either apostrophe)."""
+    return word.removesuffix("’s").removesuffix("'s")
+
+
 def names_inside(sentences: Iterable[str]) -> set[str]:
     """Single capitalised words inside the sentences, not first (lower case): "Ford" in
     "Analysts said Ford would recover" makes "Ford and other automakers ..." begin with a
@@ -302,8 +309,8 @@ def names_inside(sentences: Iterable[str]) -> set[str]:
     found = set()
     for sentence in sentences:
         for match in NAME.finditer(sentence):
-            if " " not in match.group() and sentence[: match.start()].strip(" “\"‘'("):
-                found.add(match.group().removesuffix("’s").removesuffix("'s").lower())
+            if " " not in match.group() and not _opens_sentence(sentence, match.start()):
+                found.add(_without_possessive(match.group()).lower())
     return found
 
 
@@ -316,7 +323,7 @@ def people_in(sentences: Iterable[str]) -> set[str]:
     people: set[str] = set()
     for sentence in sentences:
         for match in NAME.finditer(sentence):
-            tokens = [t.removesuffix("’s").removesuffix("'s") for t in match.group().split()]
+            tokens = [_without_possessive(t) for t in match.group().split()]
             before = sentence[: match.start()].split()[-1:]
             if tokens and _after_title(before, " ".join(tokens)):
                 people.add(" ".join(tokens).lower())
