@@ -177,6 +177,7 @@ def _noun_phrase(rest: str) -> list[str]:
             continue
         if token in lexicon["auxiliaries"] or token in lexicon["phrase_breaks"] or (
             phrase and len(token) > 4 and token.endswith("ed")
+            and not _modifies_ahead(phrase, tokens[len(phrase) + 1:])  # "armed forces chief"
         ) or (phrase and _verb_after_noun(phrase[-1], token)):
             break
         if token.endswith(("'s", "’s")):
@@ -186,6 +187,21 @@ def _noun_phrase(rest: str) -> list[str]:
         if len(phrase) == 5:
             break
     return phrase
+
+
+def _modifies_ahead(phrase: list[str], words_after: list[str]) -> bool:
+    """Whether an "-ed" word modifies a noun after it rather than being the phrase's verb: no
+    noun of a known kind yet, and one within two words ("which Kenyan armed forces commander
+    held talks"); "which company reported record losses" has its noun already."""
+    lexicon = words()
+    if any(_kind_of_noun(word) for word in phrase):
+        return False
+    for word in words_after[:2]:
+        if word in lexicon["auxiliaries"] or word in lexicon["phrase_breaks"]:
+            return False
+        if _kind_of_noun(word):
+            return True
+    return False
 
 
 def _verb_after_noun(noun: str, word: str) -> bool:
