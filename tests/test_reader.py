@@ -183,6 +183,13 @@ def test_a_team_called_by_its_last_word_is_no_person() -> None:
     assert "jared goff" in people_in(["Jared Goff threw two touchdowns.", "Goff said so."])
 
 
+def test_a_label_with_its_number_is_no_name() -> None:
+    texts = {c.text for c in name_candidates(
+        "Analysts said Red Lobster filed for Chapter 11 after a Category 5 storm.", set())}
+    assert "Red Lobster" in texts
+    assert not texts & {"Chapter", "Category"}
+
+
 def test_a_headline_scale_belongs_to_its_amount() -> None:
     texts = {c.text for c in numeric_candidates("A $1M home and a $5B deal were announced.")}
     assert {"$1M", "$5B"} <= texts

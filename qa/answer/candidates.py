@@ -178,6 +178,9 @@ def name_candidates(sentence: str, known_people: set[str],
             tokens = tokens[cut:]
             if tokens and re.fullmatch(CONNECTOR, tokens[0]):
                 continue  # "Secretary of Defense for International Affairs": a title, no name
+        if len(tokens) == 2 and tokens[1][0].isdigit() and tokens[0].lower().strip(
+                ".") in lexicon["numbered_labels"]:
+            continue  # "Chapter 11": a label and its number, no name
         while tokens and (re.fullmatch(CONNECTOR, tokens[-1]) or tokens[-1][0].isdigit()
                           or tokens[-1] == "No"  # "... Health System the No. 1 hospital"
                           or re.fullmatch(rf"(?:{MONTHS}|{WEEKDAYS})\.?", tokens[-1])):
