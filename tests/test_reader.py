@@ -311,7 +311,7 @@ def test_the_head_noun_names_a_candidate_it_ends_or_stands_right_before() -> Non
                 "and the Rapidan Dam is failing.")
     found = {c.text: c for c in name_candidates(sentence, set())}
     assert _beside(found["Red Lobster"], sentence, "chain")
-    assert not _beside(found["Chapter"], sentence, "chain")
+    assert not _beside(found["Rapidan Dam"], sentence, "chain")
     assert _beside(found["Rapidan Dam"], sentence, "dam")
     hall = "Protesters gathered outside City Hall on Monday."
     assert not _beside(name_candidates(hall, set())[0], hall, "city")  # no city
