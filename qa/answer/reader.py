@@ -250,7 +250,7 @@ class ExtractiveAnswerer:
         surnames = _lone_names(question)
         question_weights_ = question_weights(question, self.vocabulary)
         people = people_in(e.sentence.text for e in sentences)
-        inside = names_inside(e.sentence.text for e in sentences)
+        inside = names_inside(e.sentence.text for e in evidence)
         votes: dict[str, Vote] = {}
         for e in sentences:
             text = e.sentence.text
