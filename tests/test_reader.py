@@ -183,6 +183,15 @@ def test_a_team_called_by_its_last_word_is_no_person() -> None:
     assert "jared goff" in people_in(["Jared Goff threw two touchdowns.", "Goff said so."])
 
 
+def test_a_place_after_a_compass_word_is_a_place_and_the_compass_word_none() -> None:
+    sentence = ("Insecurity in the Eastern Democratic Republic of Congo worried officials in "
+                "Northern Ireland.")
+    kinds = {c.text: c.kind for c in name_candidates(sentence, set())}
+    assert kinds["Democratic Republic of Congo"] == "place"
+    assert kinds["Northern Ireland"] == "place"
+    assert not {"Eastern", "Ireland"} & set(kinds)
+
+
 def test_a_label_with_its_number_is_no_name() -> None:
     texts = {c.text for c in name_candidates(
         "Analysts said Red Lobster filed for Chapter 11 after a Category 5 storm.", set())}

@@ -206,7 +206,8 @@ def name_candidates(sentence: str, known_people: set[str],
         found.append(Candidate(text, kind, start, start + len(text)))
         place = _leading_place(text)
         if place and kind != "place":  # "Massachusetts National Guard": a place inside a name
-            found.append(Candidate(place, "place", start, start + len(place)))
+            at = start + text.index(place)
+            found.append(Candidate(place, "place", at, at + len(place)))
     for match in QUOTED.finditer(sentence):
         title = match.group(1).strip(" ,.")
         if 1 <= len(title.split()) <= 8 and not title.endswith(("?", "!")):
@@ -254,12 +255,20 @@ def fits_place(text: str, head: str | None) -> bool:
 
 
 def _leading_place(text: str) -> str | None:
-    """The place a longer name starts with ("Texas" in "Texas Department of Safety")."""
+    """The place a longer name starts with ("Texas" in "Texas Department of Safety"), or is
+    after a compass word ("Democratic Republic of Congo" in "Eastern Democratic Republic of
+    Congo"); a compass word alone is none, though some country calls a province so."""
     tokens = text.split()
     places = gazetteer().places
+    if len(tokens) > 1 and tokens[0].lower() in words()["compass_words"]:
+        rest = " ".join(tokens[1:])
+        if rest.lower() in places:
+            return rest
     for n in (3, 2, 1):
-        if len(tokens) > n and " ".join(tokens[:n]).lower() in places:
-            return " ".join(tokens[:n])
+        lead = " ".join(tokens[:n])
+        if len(tokens) > n and lead.lower() in places and lead.lower() not in words()[
+                "compass_words"]:
+            return lead
     return None
 
 
@@ -267,7 +276,8 @@ def _name_kind(text: str, titled: bool, known_people: set[str]) -> str:
     places = gazetteer()
     lowered = text.lower()
     tokens = lowered.replace("’", "'").split()
-    if lowered in places.places or lowered.removeprefix("the ") in places.places:
+    if lowered in places.places or lowered.removeprefix("the ") in places.places or (
+            lowered.removeprefix("the ") in words()["countries_beyond_data"]):
         return "place"
     if places.is_demonym(text):
         return "nationality"

@@ -140,6 +140,7 @@ def gazetteer() -> Gazetteer:
         else:
             key = str(iso.get("alpha3") or name).lower()
         spellings = [name, *_listed(info.get("altSpellings"))]
+        spellings += [s.replace(" of the ", " of ") for s in spellings if " of the " in s]
         for spelling in spellings:
             lowered = spelling.lower()
             if len(spelling) <= 3 and spelling.isupper():
