@@ -316,6 +316,14 @@ class Settings(BaseSettings):
         "holding the head anywhere counted too; 2.25 counting the head two words either side "
         "of the name: 86 / 82).",
     )
+    subject_boost: float = Field(
+        1.5,
+        ge=1.0,
+        description="Factor on a candidate's vote when it does what the question asks about: "
+        "the question's verb follows it (\"Humphries beat Littler\" for \"who beat Littler\"; "
+        "\"which automaker recalled ...\") or it is the \"by\" of that verb (\"was beaten by "
+        "Humphries\").",
+    )
     rival_share: float = Field(
         0.7,
         ge=0.0,

@@ -21,7 +21,7 @@ from qa.answer.candidates import (
 )
 from qa.answer.disagree import quantity
 from qa.answer.evidence import is_evidence
-from qa.answer.reader import _beside
+from qa.answer.reader import _beside, _does
 from qa.answer.text import harvest_acronyms, sentence_spans, terms
 from qa.corpus import load_corpus
 from qa.pipeline import Engine
@@ -190,6 +190,32 @@ def test_a_place_after_a_compass_word_is_a_place_and_the_compass_word_none() -> 
     assert kinds["Democratic Republic of Congo"] == "place"
     assert kinds["Northern Ireland"] == "place"
     assert not {"Eastern", "Ireland"} & set(kinds)
+
+
+@pytest.mark.parametrize(
+    ("question", "verb"),
+    [("Who beat the teenage prodigy in the final?", "beat"),
+     ("Which automaker recalled 112,000 cars?", "recal"),
+     ("Which film won five awards?", "won"),
+     ("Which base hosts the troops?", "host"),
+     ("Who is the defence minister?", None),
+     ("Who did the party choose as its nominee?", None),
+     ("Which city was rocked by a bridge collapse?", None)],
+)
+def test_the_asked_verb_is_the_one_whose_subject_is_the_answer(question: str,
+                                                                verb: str | None) -> None:
+    assert asked(question).verb == verb
+
+
+def test_a_candidate_that_does_the_asked_verb_is_its_subject() -> None:
+    sentence = "Luke Humphries, 28, beat Luke Littler on Wednesday, said Phil Taylor."
+    found = {c.text: c for c in name_candidates(sentence, set())}
+    assert _does(found["Luke Humphries"], sentence, "beat")
+    assert not _does(found["Phil Taylor"], sentence, "beat")
+    passive = "The trucks were recalled by Toyota Motor, Reuters said."
+    by = {c.text: c for c in name_candidates(passive, set())}
+    assert _does(by["Toyota Motor"], passive, "recal")
+    assert not _does(by["Reuters"], passive, "recal")
 
 
 def test_a_label_with_its_number_is_no_name() -> None:

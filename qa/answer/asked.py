@@ -16,6 +16,7 @@ from itertools import zip_longest
 
 from qa.answer.lexicon import words
 from qa.answer.text import _stopwords, terms
+from qa.retrieve import english_stemmer
 
 TYPE_WORDS = ("where", "when", "which", "what", "who", "how", "much", "many")
 EXPANSION = re.compile(
@@ -81,6 +82,9 @@ class Asked:
     several: int = 1
     """How many answers it asks for ("which two teams", "two attempts ... where did they take
     place?": 2); one of them does not answer it."""
+    verb: str | None = None
+    """The stem of the verb whose subject is asked for ("recall" in "which automaker recalled
+    ...", "beat" in "who beat ..."): the answer is the name that does it."""
 
 
 def asked(question: str) -> Asked:
@@ -119,9 +123,10 @@ def _asked(question: str) -> Asked:
         return Asked("date", head="month")
     if kind in ("who", "head"):
         head, head_kind = _head(q[end:], q[start:end])
+        verb = _subject_verb(q[end:], q[start:end])
         if kind == "who":
-            return Asked("person" if head_kind == "person" else "who", head)
-        return Asked(head_kind, head)
+            return Asked("person" if head_kind == "person" else "who", head, verb=verb)
+        return Asked(head_kind, head, verb=verb)
     return Asked(kind)
 
 
@@ -176,6 +181,7 @@ def _noun_phrase(rest: str) -> list[str]:
             modifier = not modifier  # "which sexually transmitted disease", "newly elected"
             continue
         if token in lexicon["auxiliaries"] or token in lexicon["phrase_breaks"] or (
+            token in lexicon["irregular_past"]) or (
             phrase and len(token) > 4 and token.endswith("ed")
             and not _modifies_ahead(phrase, tokens[len(phrase) + 1:])  # "armed forces chief"
         ) or (phrase and _verb_after_noun(phrase[-1], token)):
@@ -197,11 +203,36 @@ def _modifies_ahead(phrase: list[str], words_after: list[str]) -> bool:
     if any(_kind_of_noun(word) for word in phrase):
         return False
     for word in words_after[:2]:
-        if word in lexicon["auxiliaries"] or word in lexicon["phrase_breaks"]:
+        if word in lexicon["auxiliaries"] or word in lexicon["phrase_breaks"] or (
+                word in lexicon["irregular_past"]):
             return False
         if _kind_of_noun(word):
             return True
     return False
+
+
+def _subject_verb(rest: str, cue: str) -> str | None:
+    """The stem of the verb right after "who" or after the noun phrase of "which" ("which
+    automaker recalled", "who beat"), when it is one: a past tense ("-ed" or an irregular one
+    the lexicon lists) or an "-s" word after the head noun. None when an auxiliary follows
+    ("who is", "which team did ... beat": the answer is no subject there)."""
+    lexicon = words()
+    tokens = re.findall(r"[a-z][a-z'’-]*", rest)
+    if cue.startswith("who"):
+        verb = tokens[0] if tokens else ""
+        noun = ""
+    else:
+        phrase = _noun_phrase(rest)
+        if not phrase or tokens[: len(phrase)] != phrase or len(tokens) <= len(phrase):
+            return None
+        verb, noun = tokens[len(phrase)], phrase[-1]
+    if verb in lexicon["auxiliaries"] or verb in lexicon["head_skipped"]:
+        return None
+    if not (verb in lexicon["irregular_past"] or (len(verb) > 4 and verb.endswith("ed"))
+            or (noun and _verb_after_noun(noun, verb))
+            or (not noun and verb.endswith("s") and not verb.endswith("ss"))):
+        return None
+    return str(english_stemmer().stemWord(verb))
 
 
 def _verb_after_noun(noun: str, word: str) -> bool:

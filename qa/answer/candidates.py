@@ -157,6 +157,7 @@ def name_candidates(sentence: str, known_people: set[str],
         tokens = text.split()
         organisation = tokens[-1].lower().strip(".,") in lexicon["organisation_words"]
         while tokens and (tokens[0].lower() in stop or re.fullmatch(NUMBER_WORDS, tokens[0].lower())
+                          or (tokens[0].lower() in lexicon["locative_words"] and len(tokens) > 2)
                           or (tokens[0].lower() in titles and not organisation)):
             start += len(tokens[0]) + 1
             tokens = tokens[1:]

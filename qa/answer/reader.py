@@ -46,7 +46,7 @@ from qa.answer.text import (
     sentence_spans,
     terms,
 )
-from qa.retrieve import split_question
+from qa.retrieve import english_stemmer, split_question
 from qa.settings import Settings
 from qa.types import Answer, Citation, Disagreement, ScoredChunk, SourcedValue
 
@@ -275,6 +275,8 @@ class ExtractiveAnswerer:
                 if wanted.head == "month" and not MONTH.search(candidate.text):
                     continue  # "which month": "Monday" or "2024" does not say
                 weight *= self._context(candidate, text, question_weights_, wanted.head)
+                if wanted.verb and _does(candidate, text, wanted.verb):
+                    weight *= settings.subject_boost
                 if currencies and candidate.kind == "amount" and not _in_currency(
                     candidate.text, currencies
                 ):
@@ -519,6 +521,19 @@ class ExtractiveAnswerer:
         answer = self.answer(question, passages, articles)
         yield answer.text
         yield answer
+
+
+def _does(candidate: Candidate, sentence: str, verb: str) -> bool:
+    """Whether the sentence has the candidate do the question's verb (its stem): the verb
+    within five words after it, in its clause ("Luke Humphries, 28, beat ..."), or the
+    candidate right after "by" with the verb just before ("was beaten by Luke Humphries")."""
+    stem = english_stemmer().stemWord
+    after = re.split(r"[.;:!?]", sentence[candidate.end:], maxsplit=1)[0].split()[:5]
+    if any(stem(w.strip(",\"“”").lower()) == verb for w in after):
+        return True
+    before = sentence[: candidate.start].split()[-4:]
+    return bool(before) and before[-1].lower() == "by" and any(
+        stem(w.strip(",").lower()) == verb for w in before[:-1])
 
 
 def _beside(candidate: Candidate, sentence: str, head: str) -> bool:
