@@ -218,6 +218,13 @@ def test_a_candidate_that_does_the_asked_verb_is_its_subject() -> None:
     assert not _does(by["Reuters"], passive, "recal")
 
 
+def test_a_run_of_capitals_ending_in_a_title_is_no_name() -> None:
+    texts = {c.text for c in name_candidates(
+        "Democratic Sen. Ben Cardin met Prime Minister Rishi Sunak; the Prime Minister left.",
+        set())}
+    assert texts == {"Ben Cardin", "Rishi Sunak"}
+
+
 def test_a_label_with_its_number_is_no_name() -> None:
     texts = {c.text for c in name_candidates(
         "Analysts said Red Lobster filed for Chapter 11 after a Category 5 storm.", set())}

@@ -186,8 +186,9 @@ def name_candidates(sentence: str, known_people: set[str],
                           or tokens[-1] == "No"  # "... Health System the No. 1 hospital"
                           or re.fullmatch(rf"(?:{MONTHS}|{WEEKDAYS})\.?", tokens[-1])):
             tokens = tokens[:-1]
-        if not tokens:
-            continue
+        if not tokens or (not organisation and _without_possessive(tokens[-1]).lower().strip(
+                ".,") in titles):
+            continue  # "Democratic Sen.", "Prime Minister": a title, no name
         text = sentence[start : start + len(" ".join(tokens))]
         if " ".join(tokens) != " ".join(text.split()):
             text = " ".join(tokens)
