@@ -225,6 +225,15 @@ def test_a_run_of_capitals_ending_in_a_title_is_no_name() -> None:
     assert texts == {"Ben Cardin", "Rishi Sunak"}
 
 
+def test_a_hyphened_word_that_describes_a_name_is_not_part_of_it() -> None:
+    kinds = {c.text: c.kind for c in name_candidates(
+        "Analysts said Houston-based Intuitive Machines met President-elect Donald Trump at "
+        "the Cedar City Latter-day Saints Temple.", set())}
+    assert kinds["Intuitive Machines"] == "name"
+    assert kinds["Donald Trump"] == "person"
+    assert "Cedar City Latter-day Saints Temple" in kinds
+
+
 def test_a_label_with_its_number_is_no_name() -> None:
     texts = {c.text for c in name_candidates(
         "Analysts said Red Lobster filed for Chapter 11 after a Category 5 storm.", set())}

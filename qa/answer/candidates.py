@@ -169,6 +169,13 @@ def name_candidates(sentence: str, known_people: set[str],
             tokens = tokens[: possessive + 1]
         if tokens and re.fullmatch(r"\S+-[a-z]+", tokens[-1]):  # "American-born", "Police-led"
             tokens = tokens[:-1]
+        modifier = next((i for i, t in enumerate(tokens[:-1]) if "-" in t and t.rsplit(
+            "-", 1)[1] in lexicon["name_modifiers"]), None)
+        elected = False
+        if modifier is not None:  # "Houston-based Intuitive Machines": the name follows
+            elected = tokens[modifier].split("-")[0].lower() in titles  # "President-elect"
+            start += len(" ".join(tokens[: modifier + 1])) + 1
+            tokens = tokens[modifier + 1 :]
         inner_titles = [] if organisation else [
             i for i, t in enumerate(tokens[:-1]) if t.lower().strip(".,") in titles]
         if inner_titles:  # "U.S. Defense Secretary Lloyd Austin": the person follows the title
@@ -201,7 +208,7 @@ def name_candidates(sentence: str, known_people: set[str],
         ):
             continue
         before = sentence[:start].split()[-1:] if start else []
-        titled = bool(inner_titles) or _after_title(before, text)
+        titled = bool(inner_titles) or elected or _after_title(before, text)
         kind = _name_kind(text, titled, known_people)
         if kind == "name" and before and before[0].lower() in words()["locative_words"]:
             kind = "place"
