@@ -234,6 +234,12 @@ def test_a_hyphened_word_that_describes_a_name_is_not_part_of_it() -> None:
     assert "Cedar City Latter-day Saints Temple" in kinds
 
 
+def test_a_name_with_an_ampersand_inside_a_word_is_one_name() -> None:
+    texts = {c.text for c in name_candidates(
+        "Analysts said AT&T users and H&M shoppers met Procter & Gamble staff.", set())}
+    assert {"AT&T", "H&M", "Procter & Gamble"} <= texts
+
+
 def test_a_label_with_its_number_is_no_name() -> None:
     texts = {c.text for c in name_candidates(
         "Analysts said Red Lobster filed for Chapter 11 after a Category 5 storm.", set())}

@@ -36,13 +36,16 @@ WEEKDAY_ONLY = re.compile(rf"(?:(?:last|this|next) )?(?:{WEEKDAYS})", re.I)
 than one that names the day ("Monday, April 8")."""
 LETTERS = r"(?:[^\W\d_]|[\u0300-\u036f])"
 """A letter, or an accent written as its own character after one ("América" decomposed)."""
+AMPERSAND_WORD = r"[A-Z]{1,3}&[A-Z]{1,3}\b"
+"""A name written with "&" inside one word: "AT&T", "S&P", "H&M"."""
 CAPWORD = (
-    rf"(?:(?:[A-Z]\.){{2,}}|[A-Z]\.|[A-Z](?:{LETTERS}|[’'\-])*{LETTERS}|[A-Z]|"
-    r"\d+(?:st|nd|rd|th)?)"
+    rf"(?:{AMPERSAND_WORD}|(?:[A-Z]\.){{2,}}|[A-Z]\.|[A-Z](?:{LETTERS}|[’'\-])*{LETTERS}|"
+    r"[A-Z]|\d+(?:st|nd|rd|th)?)"
 )
 CONNECTOR = r"(?:of|the|de|da|del|der|van|von|al|bin|le|la|du|&|for|y)"
 NAME = re.compile(
-    rf"(?<![\w’'.])(?:(?:[A-Z]\.){{2,}}|[A-Z]\.|[A-Z](?:{LETTERS}|[’'\-])*{LETTERS}|[A-Z])"
+    rf"(?<![\w’'.&])(?:{AMPERSAND_WORD}|(?:[A-Z]\.){{2,}}|[A-Z]\.|"
+    rf"[A-Z](?:{LETTERS}|[’'\-])*{LETTERS}|[A-Z])"
     rf"(?:\s+(?:{CONNECTOR}\s+)?{CAPWORD})*(?!\d)"
 )
 QUOTED = re.compile(r"[“\"]([A-Z0-9][^”\"]{1,80})[”\"]")
