@@ -39,6 +39,7 @@ import numpy as np
 from tqdm import tqdm
 
 from qa.answer import calibration
+from qa.answer.disagree import SMALL_NUMBERS
 from qa.bench import (
     Hit,
     cpu_model,
@@ -121,7 +122,8 @@ def judge_short(text: str, short: str | None, quiz: Quiz) -> bool:
     shows it first (the README's rule counts "Masimo — The Apple Watch Series 9 ... were
     banned" right for "which Apple product was banned?", its quote naming the choice). It is
     right when one holds the other as whole words ("Athens" for "Athens, Greece"; case,
-    accents and a plural ending aside; the short answer at most two words longer) and no other
+    accents, a plural ending and "three" for "3" aside; the short answer at most two words
+    longer) and no other
     choice does; each part of a compound short answer ("Honda; Nissan") must be. An answer with
     no short answer is judged by the README's rule, on whole words."""
     if not short:
@@ -141,6 +143,9 @@ def _only_the_answer(quiz: Quiz, held: Callable[[str], bool]) -> bool:
     return held(quiz.answer) and not any(held(c) for c in _other_choices(quiz))
 
 
+NUMBER_WORD = re.compile(rf"(?<!\w)(?:{'|'.join(SMALL_NUMBERS)})(?!\w)")
+
+
 def _folded(words: str) -> str:
     return unicodedata.normalize("NFC", words).casefold()
 
@@ -152,9 +157,11 @@ def _holds(text: str, words: str) -> bool:
 
 
 def _bare(text: str) -> str:
-    """Words without case, accents or a plural "s"/"es"."""
+    """Words without case, accents or a plural "s"/"es", a number up to twenty in digits
+    ("three" for the choice "3")."""
     plain = "".join(c for c in unicodedata.normalize("NFKD", _folded(text))
                     if not unicodedata.combining(c))
+    plain = NUMBER_WORD.sub(lambda m: str(SMALL_NUMBERS[m.group()]), plain)
     return re.sub(r"(?<=\w\w\w)(?:es|s)\b", "", plain)
 
 

@@ -71,3 +71,10 @@ def test_a_long_name_around_the_choice_is_not_the_choice() -> None:
     assert judge_short("Egg prices — ...", "Egg prices", quiz)
     assert not judge_short("Egg Price Current for Urner Barry — ...",
                            "Egg Price Current for Urner Barry", quiz)
+
+
+def test_a_number_in_words_matches_the_choice_in_digits() -> None:
+    quiz = Quiz("u", date(2024, 3, 15), "How many cups of coffee does an adult drink daily?",
+                ("3", "5", "13", "1"), "3", True, frozenset())
+    assert judge_short("three — ...", "three", quiz)
+    assert not judge_short("thirteen — ...", "thirteen", quiz)
