@@ -128,8 +128,9 @@ def numeric_candidates(sentence: str) -> list[Candidate]:
 
 
 def counts(sentence: str, nouns: Iterable[str]) -> list[Candidate]:
-    """The numbers in a sentence followed, within three words, by one of the counted nouns; a
-    span of time counts its own unit ("366 days" for "how many days")."""
+    """The numbers in a sentence followed, within four words, by one of the counted nouns ("two
+    pre-Election Day campaign debates"); a span of time counts its own unit ("366 days" for "how
+    many days")."""
     wanted = set(nouns)
     out = []
     for candidate in numeric_candidates(sentence):
@@ -138,7 +139,7 @@ def counts(sentence: str, nouns: Iterable[str]) -> list[Candidate]:
             continue
         if candidate.kind not in ("count", "amount"):
             continue
-        following = sentence[candidate.end :].split()[:3]
+        following = sentence[candidate.end :].split()[:4]
         if not wanted or wanted & set(terms(" ".join(following))):
             out.append(candidate)
     return out
