@@ -108,7 +108,7 @@ def _asked(question: str) -> Asked:
         return Asked(None)
     q = " ".join(_fix_type_word(w) for w in question.lower().split())
     if LISTING.search(q):
-        return Asked("list")
+        return Asked("list", _listed_noun(q))
     found = [
         (m.start(), order, m.end(), kind)
         for order, (kind, cue) in enumerate(CUES)
@@ -128,6 +128,19 @@ def _asked(question: str) -> Asked:
             return Asked("person" if head_kind == "person" else "who", head, verb=verb)
         return Asked(head_kind, head, verb=verb)
     return Asked(kind)
+
+
+def _listed_noun(question: str) -> str | None:
+    """What a listing question lists: "support" in "what kinds of support ..." and in "what
+    will the US support for the mission include?" (the last word before a preposition)."""
+    kinds = re.search(r"\b(?:kinds|types|sorts|forms) of (?:the )?([a-z][a-z'’-]*)", question)
+    if kinds:
+        return kinds.group(1)
+    included = re.search(r"\bwhat (?:will|did|does|do) (.{3,60}?) include\b", question)
+    if not included:
+        return None
+    subject = re.split(r"\b(?:for|of|to|in|on|at|with|from|by)\b", included.group(1))[0].split()
+    return subject[-1] if subject else None
 
 
 def _fix_type_word(word: str) -> str:

@@ -147,11 +147,13 @@ class ExtractiveAnswerer:
                 return Reading(wanted, evidence, [], expansion)
             wanted = Asked(None)  # "What is NATO?" with no long form here: a sentence on it
         votes: list[Vote] = []
-        if wanted.kind == "list":
+        if wanted.kind == "list":  # an enumeration, the better if it names what is listed
+            listed = set(terms(wanted.head or ""))
             evidence = sorted(
                 evidence,
-                key=lambda e: -e.support * (self.settings.context_boost
-                                            if ENUMERATION.search(e.sentence.text) else 1.0),
+                key=lambda e: -e.support * (self.settings.context_boost ** (
+                    bool(ENUMERATION.search(e.sentence.text))
+                    + bool(listed & set(terms(e.sentence.text))))),
             )
         elif wanted.kind is not None:
             votes = self.vote(question, wanted, evidence)
