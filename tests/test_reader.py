@@ -8,6 +8,7 @@ import unicodedata
 from collections.abc import Iterator
 
 import pytest
+import yaml
 
 from qa.answer import ExtractiveAnswerer, Vocabulary, is_instruction
 from qa.answer.asked import Asked, asked
@@ -632,3 +633,13 @@ def test_pounds_are_money_with_a_sign_or_a_scale_word_and_a_weight_without() -> 
         "A gold bar weighs 27.5 pounds; the club paid 5 million pounds and £400 in fees.")}
     assert kinds["5 million pounds"] == "amount" and kinds["£400"] == "amount"
     assert "27.5 pounds" not in kinds
+
+
+def test_every_word_of_the_lexicon_is_read_as_written() -> None:
+    """YAML reads a bare on, no or yes as a boolean: such a word would never match."""
+    lexicon = yaml.safe_load((PROJECT_ROOT / "qa" / "answer" / "data" / "lexicon.yaml").read_text(
+        encoding="utf-8"))
+    lists = [v for v in lexicon.values() if isinstance(v, list)] + [
+        v for section in lexicon.values() if isinstance(section, dict)
+        for v in section.values() if isinstance(v, list)]
+    assert all(isinstance(word, str) for words_ in lists for word in words_)
