@@ -175,6 +175,11 @@ def test_an_acronym_is_no_person_after_a_title_word_or_as_a_surname() -> None:
         "organisation"}
 
 
+def test_a_common_word_opening_a_sentence_is_no_first_name() -> None:
+    people = people_in(["Some Verizon customers lost service.", "Verizon apologised."])
+    assert "verizon" not in people
+
+
 def test_a_team_called_by_its_last_word_is_no_person() -> None:
     sentences = ["Fans cheered as the Detroit Lions won their first playoff game in 32 years.",
                  "Fans said the Lions never doubted."]

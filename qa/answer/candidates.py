@@ -347,9 +347,12 @@ def people_in(sentences: Iterable[str]) -> set[str]:
     runs: list[str] = []
     singles: set[str] = set()
     people: set[str] = set()
+    stop = _stopwords() - {"the"}  # "the Chiefs" below says a team, not a surname
     for sentence in sentences:
         for match in NAME.finditer(sentence):
             tokens = [_without_possessive(t) for t in match.group().split()]
+            while len(tokens) > 1 and tokens[0].lower() in stop:  # "Some Verizon customers"
+                tokens = tokens[1:]
             before = sentence[: match.start()].split()[-1:]
             if tokens and _after_title(before, " ".join(tokens)):
                 people.add(" ".join(tokens).lower())
