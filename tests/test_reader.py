@@ -247,6 +247,13 @@ def test_a_name_with_an_ampersand_inside_a_word_is_one_name() -> None:
     assert {"AT&T", "H&M", "Procter & Gamble"} <= texts
 
 
+def test_a_team_named_with_a_number_keeps_it() -> None:
+    texts = {c.text for c in name_candidates(
+        "Analysts saw the San Francisco 49ers beat the Philadelphia 76ers in Super Bowl 58.",
+        set())}
+    assert {"San Francisco 49ers", "Philadelphia 76ers", "Super Bowl"} <= texts
+
+
 def test_a_label_with_its_number_is_no_name() -> None:
     texts = {c.text for c in name_candidates(
         "Analysts said Red Lobster filed for Chapter 11 after a Category 5 storm.", set())}

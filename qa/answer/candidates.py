@@ -40,7 +40,7 @@ AMPERSAND_WORD = r"[A-Z]{1,3}&[A-Z]{1,3}\b"
 """A name written with "&" inside one word: "AT&T", "S&P", "H&M"."""
 CAPWORD = (
     rf"(?:{AMPERSAND_WORD}|(?:[A-Z]\.){{2,}}|[A-Z]\.|[A-Z](?:{LETTERS}|[’'\-])*{LETTERS}|"
-    r"[A-Z]|\d+(?:st|nd|rd|th)?)"
+    r"[A-Z]|\d+(?:st|nd|rd|th|ers)?)"
 )
 CONNECTOR = r"(?:of|the|de|da|del|der|van|von|al|bin|le|la|du|&|for|y)"
 NAME = re.compile(
@@ -193,7 +193,8 @@ def name_candidates(sentence: str, known_people: set[str],
         if len(tokens) == 2 and tokens[1][0].isdigit() and tokens[0].lower().strip(
                 ".") in lexicon["numbered_labels"]:
             continue  # "Chapter 11": a label and its number, no name
-        while tokens and (re.fullmatch(CONNECTOR, tokens[-1]) or tokens[-1][0].isdigit()
+        while tokens and (re.fullmatch(CONNECTOR, tokens[-1])
+                          or re.fullmatch(r"\d[\d,.]*(?:st|nd|rd|th)?", tokens[-1])  # not "49ers"
                           or tokens[-1] == "No"  # "... Health System the No. 1 hospital"
                           or re.fullmatch(rf"(?:{MONTHS}|{WEEKDAYS})\.?", tokens[-1])):
             tokens = tokens[:-1]
