@@ -398,6 +398,16 @@ def test_a_month_alone_votes_for_the_full_date_that_holds_it() -> None:
     assert votes[0].articles == 2
 
 
+def test_which_month_is_answered_by_the_month_its_dates_share() -> None:
+    passages = [_passage("a.md", "The Games open on July 26 in Paris, officials said."),
+                _passage("b.md", "Athletes arrive from July 24; the Games close on Aug. 11.")]
+    reader = ExtractiveAnswerer(Settings(min_confidence=0.0),
+                                Vocabulary.of([p.chunk for p in passages]))
+    reading = reader.read("In which month do the Games open?", passages)
+    assert reading.pick is not None and reading.pick.short == "July"
+    assert reading.votes[0].articles == 2
+
+
 def test_a_person_voted_for_by_first_name_is_answered_by_the_full_name() -> None:
     passages = [_passage("a.md", "Defence Secretary Lloyd's visit to Nairobi ended on Monday."),
                 _passage("b.md", "Defence Secretary Lloyd J. Austin met the troops in Nairobi.")]

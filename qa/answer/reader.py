@@ -274,8 +274,12 @@ class ExtractiveAnswerer:
                     continue  # "Aden Duale" is the "Duale" of "did Duale welcome"
                 if wanted.kind == "place" and not fits_place(candidate.text, wanted.head):
                     continue
-                if wanted.head == "month" and not MONTH.search(candidate.text):
-                    continue  # "which month": "Monday" or "2024" does not say
+                if wanted.head == "month":  # "which month": "July 26" and "July 24" say July
+                    month = MONTH.search(candidate.text)
+                    if not month:
+                        continue  # "Monday" or "2024" does not say
+                    at = candidate.start + month.start()
+                    candidate = Candidate(month.group(), "date", at, at + len(month.group()))
                 weight *= self._context(candidate, text, question_weights_, wanted.head)
                 if wanted.verb and _does(candidate, text, wanted.verb):
                     weight *= settings.subject_boost
