@@ -321,8 +321,11 @@ class Settings(BaseSettings):
         ge=1.0,
         description="Factor on a candidate's vote when it does what the question asks about: "
         "the question's verb follows it (\"Humphries beat Littler\" for \"who beat Littler\"; "
-        "\"which automaker recalled ...\") or it is the \"by\" of that verb (\"was beaten by "
-        "Humphries\").",
+        "\"which automaker recalled ...\") or it is the \"by\" of that verb (\"were recalled "
+        "by Toyota\"; the same stem: \"beaten\" is not \"beat\"). Chosen on RealTimeQA's "
+        "questions dated until 2024-06-30 at 8,789 articles (right by the short answer, of 301, "
+        "without / as of date: 93 / 93 with 1, 96 / 93 with 1.5, 96 / 93 with 2.0; at 1,000 "
+        "articles as of date, of 66: 22, 21, 20).",
     )
     rival_share: float = Field(
         0.7,
