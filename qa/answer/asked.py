@@ -193,8 +193,7 @@ def _noun_phrase(rest: str) -> list[str]:
         if modifier or (token.endswith("ly") and following.endswith("ed")):
             modifier = not modifier  # "which sexually transmitted disease", "newly elected"
             continue
-        if token in lexicon["auxiliaries"] or token in lexicon["phrase_breaks"] or (
-            token in lexicon["irregular_past"]) or (
+        if _breaks_phrase(token) or (
             phrase and len(token) > 4 and token.endswith("ed")
             and not _modifies_ahead(phrase, tokens[len(phrase) + 1:])  # "armed forces chief"
         ) or (phrase and _verb_after_noun(phrase[-1], token)):
@@ -208,16 +207,22 @@ def _noun_phrase(rest: str) -> list[str]:
     return phrase
 
 
+def _breaks_phrase(word: str) -> bool:
+    """A word that ends the noun phrase after "which": an auxiliary, one of the lexicon's
+    `phrase_breaks`, or a past tense with no "-ed" ("won")."""
+    lexicon = words()
+    return (word in lexicon["auxiliaries"] or word in lexicon["phrase_breaks"]
+            or word in lexicon["irregular_past"])
+
+
 def _modifies_ahead(phrase: list[str], words_after: list[str]) -> bool:
     """Whether an "-ed" word modifies a noun after it rather than being the phrase's verb: no
     noun of a known kind yet, and one within two words ("which Kenyan armed forces commander
     held talks"); "which company reported record losses" has its noun already."""
-    lexicon = words()
     if any(_kind_of_noun(word) for word in phrase):
         return False
     for word in words_after[:2]:
-        if word in lexicon["auxiliaries"] or word in lexicon["phrase_breaks"] or (
-                word in lexicon["irregular_past"]):
+        if _breaks_phrase(word):
             return False
         if _kind_of_noun(word):
             return True

@@ -180,8 +180,7 @@ def name_candidates(sentence: str, known_people: set[str],
             elected = tokens[modifier].split("-")[0].lower() in titles  # "President-elect"
             start += len(" ".join(tokens[: modifier + 1])) + 1
             tokens = tokens[modifier + 1 :]
-        inner_titles = [] if organisation else [
-            i for i, t in enumerate(tokens[:-1]) if t.lower().strip(".,") in titles]
+        inner_titles = [] if organisation else _inner_titles(tokens)
         if inner_titles:  # "U.S. Defense Secretary Lloyd Austin": the person follows the title
             cut = inner_titles[-1] + 1
             if cut + 2 < len(tokens) and re.fullmatch(CONNECTOR, tokens[cut]):
@@ -198,8 +197,7 @@ def name_candidates(sentence: str, known_people: set[str],
                           or tokens[-1] == "No"  # "... Health System the No. 1 hospital"
                           or re.fullmatch(rf"(?:{MONTHS}|{WEEKDAYS})\.?", tokens[-1])):
             tokens = tokens[:-1]
-        if not tokens or (not organisation and _without_possessive(tokens[-1]).lower().strip(
-                ".,") in titles):
+        if not tokens or (not organisation and _is_title(_without_possessive(tokens[-1]))):
             continue  # "Democratic Sen.", "Prime Minister": a title, no name
         text = sentence[start : start + len(" ".join(tokens))]
         if " ".join(tokens) != " ".join(text.split()):
@@ -274,14 +272,14 @@ def _leading_place(text: str) -> str | None:
     Congo"); a compass word alone is none, though some country calls a province so."""
     tokens = text.split()
     places = gazetteer().places
-    if len(tokens) > 1 and tokens[0].lower() in words()["compass_words"]:
+    compass = words()["compass_words"]
+    if len(tokens) > 1 and tokens[0].lower() in compass:
         rest = " ".join(tokens[1:])
         if rest.lower() in places:
             return rest
     for n in (3, 2, 1):
         lead = " ".join(tokens[:n])
-        if len(tokens) > n and lead.lower() in places and lead.lower() not in words()[
-                "compass_words"]:
+        if len(tokens) > n and lead.lower() in places and lead.lower() not in compass:
             return lead
     return None
 
@@ -315,8 +313,18 @@ def _acronym(text: str) -> bool:
 def _after_title(before: list[str], name: str) -> bool:
     """Whether the word before a name (`before`: it, or nothing) is a person's title ("Minister
     James Heapey"); an acronym after one is no person ("a major GOP donor")."""
-    return bool(before) and before[0].lower().strip(".,") in words()["person_titles"] and not (
-        _acronym(name))
+    return bool(before) and _is_title(before[0]) and not _acronym(name)
+
+
+def _is_title(word: str) -> bool:
+    """Whether a word is a person's title ("Minister", "Sen.", "president,")."""
+    return word.lower().strip(".,") in words()["person_titles"]
+
+
+def _inner_titles(tokens: list[str]) -> list[int]:
+    """Where title words stand in a run of capitals, but last ("U.S. Defense Secretary Lloyd
+    Austin": the person follows the last of them)."""
+    return [i for i, t in enumerate(tokens[:-1]) if _is_title(t)]
 
 
 def _opens_sentence(sentence: str, start: int) -> bool:
@@ -344,7 +352,6 @@ def names_inside(sentences: Iterable[str]) -> set[str]:
 def people_in(sentences: Iterable[str]) -> set[str]:
     """Names used as people across the sentences: a capitalised run after a person's title,
     and a two- or three-word name whose last word is also used alone (then both forms)."""
-    titles = words()["person_titles"]
     runs: list[str] = []
     singles: set[str] = set()
     people: set[str] = set()
@@ -358,7 +365,7 @@ def people_in(sentences: Iterable[str]) -> set[str]:
             if tokens and _after_title(before, " ".join(tokens)):
                 people.add(" ".join(tokens).lower())
                 people.add(tokens[-1].lower())
-            inner = [i for i, t in enumerate(tokens[:-1]) if t.lower().strip(".,") in titles]
+            inner = _inner_titles(tokens)
             if inner:
                 tokens = tokens[inner[-1] + 1 :]
                 people.add(" ".join(tokens).lower())

@@ -532,7 +532,8 @@ class ExtractiveAnswerer:
 def _does(candidate: Candidate, sentence: str, verb: str) -> bool:
     """Whether the sentence has the candidate do the question's verb (its stem): the verb
     within five words after it, in its clause ("Luke Humphries, 28, beat ..."), or the
-    candidate right after "by" with the verb just before ("was beaten by Luke Humphries")."""
+    candidate right after "by" with the verb just before ("were recalled by Toyota"; the stem
+    must be the same: "beaten" is not "beat")."""
     stem = english_stemmer().stemWord
     after = re.split(r"[.;:!?]", sentence[candidate.end:], maxsplit=1)[0].split()[:5]
     if any(stem(w.strip(",\"“”").lower()) == verb for w in after):
