@@ -22,8 +22,9 @@ from qa.answer.candidates import (
 )
 from qa.answer.disagree import quantity
 from qa.answer.evidence import is_evidence
+from qa.answer.lexicon import gazetteer
 from qa.answer.reader import _beside, _does
-from qa.answer.text import harvest_acronyms, sentence_spans, terms
+from qa.answer.text import harvest_acronyms, head_terms, sentence_spans, terms
 from qa.corpus import load_corpus
 from qa.pipeline import Engine
 from qa.settings import PROJECT_ROOT, Settings
@@ -293,6 +294,22 @@ def test_a_place_question_takes_a_country_a_state_or_a_place_inside_one_by_its_h
     assert fits_place(place, head) is fits
 
 
+@pytest.mark.parametrize(
+    ("question", "place", "fits"),
+    [("Which US state voted first?", "Utah", True),
+     ("Which U.S. state voted first?", "Selangor", False),
+     ("Which American state voted first?", "Suffolk", False),
+     ("Which Mexican state saw the storm?", "Oaxaca", True),
+     ("Which Mexican state saw the storm?", "Texas", False),
+     ("Which state voted first?", "Selangor", True),
+     ("Which state besides Georgia voted first?", "Ohio", True)],
+)
+def test_a_state_of_a_named_country_is_one_of_its_states(
+    question: str, place: str, fits: bool
+) -> None:
+    assert fits_place(place, "state", gazetteer().with_provinces(terms(question))) is fits
+
+
 def test_a_title_word_opening_an_organisations_name_stays_in_it() -> None:
     sentence = "Analysts expect General Motors to report lower earnings, President Biden said."
     kinds = {c.text: c.kind for c in name_candidates(sentence, set())}
@@ -386,6 +403,15 @@ def test_the_head_noun_names_a_candidate_it_ends_or_stands_right_before() -> Non
     assert _beside(found["Rapidan Dam"], sentence, "dam")
     hall = "Protesters gathered outside City Hall on Monday."
     assert not _beside(name_candidates(hall, set())[0], hall, "city")  # no city
+
+
+def test_a_role_named_another_way_or_before_titles_still_names_the_person() -> None:
+    sentence = ("Department of Defense Spokesman Lieutenant Colonel Kenneth Hoffman said that "
+                "the secretary met Eugene Wamalwa.")
+    found = {c.text: c for c in name_candidates(sentence, set())}
+    assert _beside(found["Kenneth Hoffman"], sentence, "spokesperson")
+    assert not _beside(found["Eugene Wamalwa"], sentence, "spokesperson")
+    assert head_terms("chairwoman") >= set(terms("chairman chairperson"))
 
 
 def test_a_month_alone_votes_for_the_full_date_that_holds_it() -> None:

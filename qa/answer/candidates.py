@@ -15,7 +15,7 @@ from functools import lru_cache
 from itertools import pairwise
 
 from qa.answer.lexicon import gazetteer, listed, words
-from qa.answer.text import _stopwords, plain, terms
+from qa.answer.text import _stopwords, head_terms, plain, terms
 
 MONTHS = (
     r"January|February|March|April|May|June|July|August|September|October|November|"
@@ -197,7 +197,7 @@ def name_candidates(sentence: str, known_people: set[str],
                           or tokens[-1] == "No"  # "... Health System the No. 1 hospital"
                           or re.fullmatch(rf"(?:{MONTHS}|{WEEKDAYS})\.?", tokens[-1])):
             tokens = tokens[:-1]
-        if not tokens or (not organisation and _is_title(_without_possessive(tokens[-1]))):
+        if not tokens or (not organisation and is_title(_without_possessive(tokens[-1]))):
             continue  # "Democratic Sen.", "Prime Minister": a title, no name
         text = sentence[start : start + len(" ".join(tokens))]
         if " ".join(tokens) != " ".join(text.split()):
@@ -236,7 +236,7 @@ def common_nouns(sentence: str, head: str) -> list[Candidate]:
     itself, and a capitalised first word too ("Cicadas are ..."). Their likeness to the head
     noun types them (`fit`, set by the reader)."""
     stop = _stopwords()
-    head_stems = set(terms(head))
+    head_stems = head_terms(head)
     words_ = [m for m in COMMON_WORD.finditer(sentence[:1].lower() + sentence[1:])
               if m.group() not in stop and not set(terms(m.group())) & head_stems]
     found = [Candidate(sentence[m.start():m.end()], "thing", m.start(), m.end()) for m in words_]
@@ -247,10 +247,12 @@ def common_nouns(sentence: str, head: str) -> list[Candidate]:
     return found
 
 
-def fits_place(text: str, head: str | None) -> bool:
+def fits_place(text: str, head: str | None, within: Set[str] = frozenset()) -> bool:
     """Whether a candidate can answer a place question by its head noun: a country for "which
-    country", a state or province the country data knows for "which state", anything but a
-    country (a capital named like one aside) for "which city"; any candidate for other heads."""
+    country", a state or province the country data knows for "which state" (one of the
+    countries' `within`, the keys of those the question names, when the data lists theirs:
+    "which US state"), anything but a country (a capital named like one aside) for "which
+    city"; any candidate for other heads."""
     noun = _without_possessive(head or "")
     places = gazetteer()
     if text.lower() in words()["compass_words"]:
@@ -258,7 +260,9 @@ def fits_place(text: str, head: str | None) -> bool:
     if noun in words()["place_heads_country"]:
         return places.is_country(text)
     if noun in words()["place_heads_province"]:
-        return text.lower().removeprefix("the ") in places.regions
+        name = text.lower().removeprefix("the ")
+        listed_ = [places.provinces[key] for key in within if places.provinces.get(key)]
+        return any(name in own for own in listed_) if listed_ else name in places.regions
     if noun in words()["place_heads_inside_country"]:
         if text.lower() in places.regions:
             return True
@@ -313,10 +317,10 @@ def _acronym(text: str) -> bool:
 def _after_title(before: list[str], name: str) -> bool:
     """Whether the word before a name (`before`: it, or nothing) is a person's title ("Minister
     James Heapey"); an acronym after one is no person ("a major GOP donor")."""
-    return bool(before) and _is_title(before[0]) and not _acronym(name)
+    return bool(before) and is_title(before[0]) and not _acronym(name)
 
 
-def _is_title(word: str) -> bool:
+def is_title(word: str) -> bool:
     """Whether a word is a person's title ("Minister", "Sen.", "president,")."""
     return word.lower().strip(".,") in words()["person_titles"]
 
@@ -324,7 +328,7 @@ def _is_title(word: str) -> bool:
 def _inner_titles(tokens: list[str]) -> list[int]:
     """Where title words stand in a run of capitals, but last ("U.S. Defense Secretary Lloyd
     Austin": the person follows the last of them)."""
-    return [i for i, t in enumerate(tokens[:-1]) if _is_title(t)]
+    return [i for i, t in enumerate(tokens[:-1]) if is_title(t)]
 
 
 def _opens_sentence(sentence: str, start: int) -> bool:

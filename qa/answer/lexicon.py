@@ -5,7 +5,8 @@ from __future__ import annotations
 
 import json
 import re
-from dataclasses import dataclass
+from collections.abc import Iterable
+from dataclasses import dataclass, field
 from functools import cached_property, lru_cache
 from pathlib import Path
 from typing import Any
@@ -35,6 +36,9 @@ class Gazetteer:
     """Lower-cased capitals and provinces ("georgia" is a US state as well as a country)."""
     countries: frozenset[str] = frozenset()
     """Lower-cased names and other spellings of countries (not their demonyms)."""
+    provinces: dict[str, frozenset[str]] = field(default_factory=dict)
+    """A country's key → its lower-cased states or provinces: "which US state" is answered by
+    one of the United States'. Not for a country named like another's province (Georgia)."""
 
     def is_demonym(self, text: str) -> bool:
         """Whether a word is a nationality ("Kenyan", "Kenyans")."""
@@ -51,6 +55,11 @@ class Gazetteer:
             return True
         return all(token.lower() in self.countries or token.lower() in beyond
                    or token.replace(".", "") in self.codes for token in text.split())
+
+    def with_provinces(self, stems: Iterable[str]) -> frozenset[str]:
+        """The countries among a text's stems (`terms` folds each country's names to its key)
+        whose states or provinces the data lists."""
+        return frozenset(stem for stem in stems if stem in self.provinces)
 
     @cached_property
     def phrases_by_first_word(self) -> dict[str, list[tuple[tuple[str, ...], str]]]:
@@ -126,6 +135,7 @@ def gazetteer() -> Gazetteer:
     aliases: dict[str, str] = {}
     multiword: dict[str, str] = {}
     codes: dict[str, str] = {}
+    provinces: dict[str, frozenset[str]] = {}
     countries = [json.loads(p.read_text(encoding="utf-8")) for p in folder.glob("*.json")]
     # Most populous first: a demonym two countries share ("American") names the larger one.
     countries.sort(key=lambda c: -_number(c.get("population")))
@@ -153,17 +163,21 @@ def gazetteer() -> Gazetteer:
                 multiword[lowered] = key
             else:
                 aliases[lowered] = key
-        for field in ("capital",):
-            value = str(info.get(field) or "")
-            if value and value != "None":
-                places.add(value.lower())
-                regions.add(value.lower())
-        places.update(p.lower() for p in _listed(info.get("provinces")))
-        regions.update(p.lower() for p in _listed(info.get("provinces")))
+        capital = str(info.get("capital") or "")
+        if capital and capital != "None":
+            places.add(capital.lower())
+            regions.add(capital.lower())
+        own = frozenset(p.lower() for p in _listed(info.get("provinces")))
+        places.update(own)
+        regions.update(own)
+        provinces.setdefault(key, own)
         demonym = str(info.get("demonym") or "").strip().lower()
         if demonym and " " not in demonym:
             demonyms.add(demonym)
             aliases.setdefault(demonym, key)
             aliases.setdefault(demonym + "s", key)
+    for spelling, key in aliases.items():
+        if any(spelling in own for other, own in provinces.items() if other != key):
+            provinces.pop(key, None)
     return Gazetteer(frozenset(places), frozenset(demonyms), aliases, multiword, codes,
-                     frozenset(regions), frozenset(country_names))
+                     frozenset(regions), frozenset(country_names), provinces)

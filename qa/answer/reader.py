@@ -28,6 +28,7 @@ from qa.answer.candidates import (
     common_nouns,
     counts,
     fits_place,
+    is_title,
     name_candidates,
     names_inside,
     numeric_candidates,
@@ -35,7 +36,7 @@ from qa.answer.candidates import (
 )
 from qa.answer.disagree import QUANTITY_KINDS, differ, quantity, relation
 from qa.answer.evidence import Evidence, question_weights, score_sentences, sentence_similarity
-from qa.answer.lexicon import accepts, currency_signs, words
+from qa.answer.lexicon import accepts, currency_signs, gazetteer, words
 from qa.answer.text import (
     REFUSAL_TEXT,
     WORD,
@@ -43,6 +44,7 @@ from qa.answer.text import (
     Vocabulary,
     _stopwords,
     harvest_acronyms,
+    head_terms,
     sentence_spans,
     terms,
 )
@@ -249,6 +251,7 @@ class ExtractiveAnswerer:
         currencies = _currencies_named(question)
         weights = accepts().get(wanted.kind or "", {})
         named = set(terms(self.vocabulary.expand(question)))
+        within = gazetteer().with_provinces(named)
         surnames = _lone_names(question)
         question_weights_ = question_weights(question, self.vocabulary)
         people = people_in(e.sentence.text for e in sentences)
@@ -272,7 +275,7 @@ class ExtractiveAnswerer:
                     continue
                 if candidate.kind == "person" and candidate.text.split()[-1].lower() in surnames:
                     continue  # "Aden Duale" is the "Duale" of "did Duale welcome"
-                if wanted.kind == "place" and not fits_place(candidate.text, wanted.head):
+                if wanted.kind == "place" and not fits_place(candidate.text, wanted.head, within):
                     continue
                 if wanted.head == "month":  # "which month": "July 26" and "July 24" say July
                     month = MONTH.search(candidate.text)
@@ -338,7 +341,7 @@ class ExtractiveAnswerer:
         total = sum(weights.values()) or 1.0
         local = sum(w for t, w in weights.items() if t in near) / total
         return local, bool(head and (head[:5] in candidate.text.lower()
-                                     or set(terms(head)) & near))
+                                     or head_terms(head) & near))
 
     def _near(self, candidate: Candidate, sentence: str) -> set[str]:
         """The stems within `context_words` of a candidate in its sentence."""
@@ -546,10 +549,16 @@ def _does(candidate: Candidate, sentence: str, verb: str) -> bool:
 def _beside(candidate: Candidate, sentence: str, head: str) -> bool:
     """Whether the head noun names the candidate itself: it ends it ("Rapidan Dam", not "City
     Hall" for "which city"), or it stands right before it ("actor Gina Carano", "restaurant
-    chain Red Lobster")."""
-    stems = set(terms(head))
-    before = sentence[: candidate.start].split()[-1:]
-    return any(stems & set(terms(word)) for word in (*candidate.text.split()[-1:], *before))
+    chain Red Lobster"), titles aside ("Spokesman Lieutenant Colonel Kenneth L. Hoffman")."""
+    stems = head_terms(head)
+    if stems & set(terms(candidate.text.split()[-1])):
+        return True
+    for word in reversed(sentence[: candidate.start].split()[-4:]):
+        if stems & set(terms(word)):
+            return True
+        if not is_title(word):
+            return False
+    return False
 
 
 def _lone_names(question: str) -> set[str]:

@@ -94,6 +94,20 @@ def terms(text: str) -> tuple[str, ...]:
     return tuple(stems)
 
 
+GENDERED = re.compile(r"(?<=\w\w\w)(?:person|woman|man|people|women|men)$")
+
+
+def head_terms(head: str) -> set[str]:
+    """The stems of a head noun and of its other gendered forms: "spokesperson" is also
+    "spokesman" and "spokeswoman", "chairman" also "chairperson" (what a question calls a
+    role, an article may call otherwise)."""
+    stems = set(terms(head))
+    if GENDERED.search(head):
+        stems |= {stem for ending in ("person", "woman", "man")
+                  for stem in terms(GENDERED.sub(ending, head))}
+    return stems
+
+
 def plain(text: str) -> str:
     """The text with its letters' accents dropped, for matching words: "Jokić" and "Jokic", and
     "América" written with a combining accent (800 of RealTimeQA's 8,789 articles are), read
