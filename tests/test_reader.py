@@ -17,6 +17,7 @@ from qa.answer.candidates import (
     fits_place,
     name_candidates,
     names_inside,
+    names_other_body,
     numeric_candidates,
     people_in,
 )
@@ -403,6 +404,19 @@ def test_the_head_noun_names_a_candidate_it_ends_or_stands_right_before() -> Non
     assert _beside(found["Rapidan Dam"], sentence, "dam")
     hall = "Protesters gathered outside City Hall on Monday."
     assert not _beside(name_candidates(hall, set())[0], hall, "city")  # no city
+
+
+@pytest.mark.parametrize(
+    ("name", "head", "other"),
+    [("University of Cincinnati", "team", True), ("Department of Transportation", "airline", True),
+     ("Alaska Airlines", "airline", False), ("University of Delaware", "school", False),
+     ("Ford Motor Company", "automaker", False), ("Salvation Army", "organization", False),
+     ("Ministry of Defence", "minister", True)],
+)
+def test_a_name_that_says_it_is_another_kind_of_body_does_not_answer_the_head(
+    name: str, head: str, other: bool
+) -> None:
+    assert names_other_body(name, head) is other
 
 
 def test_a_role_named_another_way_or_before_titles_still_names_the_person() -> None:

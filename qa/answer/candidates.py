@@ -14,7 +14,7 @@ from dataclasses import dataclass, replace
 from functools import lru_cache
 from itertools import pairwise
 
-from qa.answer.lexicon import gazetteer, listed, words
+from qa.answer.lexicon import gazetteer, listed, type_kin, words
 from qa.answer.text import _stopwords, head_terms, plain, terms
 
 MONTHS = (
@@ -268,6 +268,21 @@ def fits_place(text: str, head: str | None, within: Set[str] = frozenset()) -> b
             return True
         return not places.is_country(text) and not places.is_demonym(text)
     return True
+
+
+def names_other_body(text: str, head: str | None) -> bool:
+    """Whether a name says it is another kind of body than the head noun asks for: "University
+    of Cincinnati" for "which team", "Department of Transportation" for "which airline" (its
+    words of `organisation_types`, none of them the head, its kin or a generic head)."""
+    lexicon = words()
+    if not head or head in lexicon["organisation_generic_heads"]:
+        return False
+    kinds = [w.lower().strip(".,") for w in text.split()]
+    kinds = [w for w in kinds if w in lexicon["organisation_types"]]
+    if not kinds:
+        return False
+    accepted = head_terms(head) | {stem for kin in type_kin().get(head, ()) for stem in terms(kin)}
+    return not any(set(terms(kind)) & accepted for kind in kinds)
 
 
 def _leading_place(text: str) -> str | None:

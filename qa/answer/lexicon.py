@@ -101,6 +101,13 @@ def currency_signs() -> dict[str, list[str]]:
 
 
 @lru_cache(maxsize=1)
+def type_kin() -> dict[str, frozenset[str]]:
+    """A head noun → the other kinds of body that answer it (`organisation_type_kin`)."""
+    return {str(k): frozenset(str(w) for w in v)
+            for k, v in _data()["organisation_type_kin"].items()}
+
+
+@lru_cache(maxsize=1)
 def accepts() -> dict[str, dict[str, float]]:
     """For each asked kind, the candidate kinds it accepts and the weight of each."""
     return {k: {c: float(w) for c, w in v.items()} for k, v in _data()["accepts"].items()}

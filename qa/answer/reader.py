@@ -31,6 +31,7 @@ from qa.answer.candidates import (
     is_title,
     name_candidates,
     names_inside,
+    names_other_body,
     numeric_candidates,
     people_in,
 )
@@ -277,6 +278,9 @@ class ExtractiveAnswerer:
                     continue  # "Aden Duale" is the "Duale" of "did Duale welcome"
                 if wanted.kind == "place" and not fits_place(candidate.text, wanted.head, within):
                     continue
+                if candidate.kind == "organisation" and names_other_body(candidate.text,
+                                                                          wanted.head):
+                    continue  # "University of Cincinnati" is no answer to "which team"
                 if wanted.head == "month":  # "which month": "July 26" and "July 24" say July
                     month = MONTH.search(candidate.text)
                     if not month:
