@@ -406,6 +406,13 @@ def test_the_head_noun_names_a_candidate_it_ends_or_stands_right_before() -> Non
     assert not _beside(name_candidates(hall, set())[0], hall, "city")  # no city
 
 
+def test_which_state_with_no_country_named_takes_the_country_the_evidence_names_most() -> None:
+    places = gazetteer()
+    assert places.most_provinces_named(["California", "Selangor", "Texas"]) == {"usa"}
+    assert places.most_provinces_named(["Selangor", "Texas"]) == frozenset()  # a tie: no guess
+    assert places.most_provinces_named(["Paris"]) == frozenset()
+
+
 @pytest.mark.parametrize(
     ("name", "head", "other"),
     [("University of Cincinnati", "team", True), ("Department of Transportation", "airline", True),

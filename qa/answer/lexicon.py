@@ -61,6 +61,28 @@ class Gazetteer:
         whose states or provinces the data lists."""
         return frozenset(stem for stem in stems if stem in self.provinces)
 
+    def most_provinces_named(self, names: Iterable[str]) -> frozenset[str]:
+        """The country whose states or provinces the names name most often (as `within` for
+        "which state" when the question names no country: the one the evidence is about), or
+        none on a tie or when none is named."""
+        tally: dict[str, int] = {}
+        for name in names:
+            for key in self.province_owners.get(name.lower().removeprefix("the "), ()):
+                tally[key] = tally.get(key, 0) + 1
+        ranked = sorted(tally.items(), key=lambda kv: -kv[1])
+        if not ranked or (len(ranked) > 1 and ranked[1][1] == ranked[0][1]):
+            return frozenset()
+        return frozenset({ranked[0][0]})
+
+    @cached_property
+    def province_owners(self) -> dict[str, set[str]]:
+        """A lower-cased state or province → the keys of the countries that have one so named."""
+        owners: dict[str, set[str]] = {}
+        for key, own in self.provinces.items():
+            for province in own:
+                owners.setdefault(province, set()).add(key)
+        return owners
+
     @cached_property
     def phrases_by_first_word(self) -> dict[str, list[tuple[tuple[str, ...], str]]]:
         """Multi-word names by their first word, longest first: a scan over a text's words

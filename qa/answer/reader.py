@@ -258,16 +258,14 @@ class ExtractiveAnswerer:
         people = people_in(e.sentence.text for e in sentences)
         inside = names_inside(e.sentence.text for e in evidence)
         votes: dict[str, Vote] = {}
-        for e in sentences:
+        found_in = [(e, self._candidates(e.sentence.text, wanted, people, inside))
+                    for e in sentences]
+        if not within and wanted.kind == "place" and wanted.head in words()[
+                "place_heads_province"]:  # "which state": of the country the evidence is about
+            within = gazetteer().most_provinces_named(
+                c.text for _, found in found_in for c in found)
+        for e, found in found_in:
             text = e.sentence.text
-            if wanted.kind == "count":
-                found = counts(text, wanted.counted)
-            elif wanted.kind in NUMERIC:
-                found = numeric_candidates(text)
-            else:
-                found = name_candidates(text, people, inside)
-                if wanted.kind in OPEN_KINDS and wanted.head:
-                    found += self._common_nouns(text, wanted.head)
             for candidate in found:
                 weight = weights.get(candidate.kind, 0.0) * candidate.fit
                 stems = set(terms(candidate.text))
@@ -306,6 +304,19 @@ class ExtractiveAnswerer:
             ranked = sorted(best_by_article.values(), reverse=True)
             vote.score = sum(s * settings.vote_decay**i for i, s in enumerate(ranked))
         return sorted(merged, key=lambda v: -v.score)
+
+    def _candidates(self, sentence: str, wanted: Asked, people: set[str],
+                    inside: set[str]) -> list[Candidate]:
+        """The sentence's candidates of the asked kind's sort: counts of the counted noun,
+        numbers, or names (and common nouns for an open head noun)."""
+        if wanted.kind == "count":
+            return counts(sentence, wanted.counted)
+        if wanted.kind in NUMERIC:
+            return numeric_candidates(sentence)
+        found = name_candidates(sentence, people, inside)
+        if wanted.kind in OPEN_KINDS and wanted.head:
+            found += self._common_nouns(sentence, wanted.head)
+        return found
 
     def _common_nouns(self, sentence: str, head: str) -> list[Candidate]:
         """The sentence's common words as like the head noun as `category_floor` or more,
