@@ -255,7 +255,7 @@ class HybridRetriever:
         limit = self.settings.candidates
         dense = self.dense(question, limit, window)
         sparse = self.sparse(question, limit, window)
-        fused = fuse(self.chunks, dense, sparse, self.settings.rrf_k)
+        fused = fuse(self.chunks, dense, sparse, self.settings.rrf_k, self.settings.bm25_weight)
         if window is not None and window.prefer_recent:
             fused = self._newer_first(fused)
         return fused[:top_k]
@@ -297,16 +297,22 @@ def date_range(window: TimeWindow) -> tuple[int, int]:
 
 
 def fuse(
-    chunks: dict[str, Chunk], dense: list[tuple[str, float]], sparse: list[str], k: int
+    chunks: dict[str, Chunk],
+    dense: list[tuple[str, float]],
+    sparse: list[str],
+    k: int,
+    sparse_weight: float = 1.0,
 ) -> list[ScoredChunk]:
-    """Reciprocal rank fusion: score = sum over rankings of 1 / (k + rank)."""
+    """Reciprocal rank fusion: score = sum over rankings of weight / (k + rank), the dense
+    ranking's weight 1 and BM25's `sparse_weight`."""
     similarity = dict(dense)
     dense_rank = {cid: rank for rank, (cid, _) in enumerate(dense, start=1)}
     sparse_rank = {cid: rank for rank, cid in enumerate(sparse, start=1)}
     scored = [
         ScoredChunk(
             chunk=chunks[cid],
-            score=sum(1.0 / (k + r) for r in (dense_rank.get(cid), sparse_rank.get(cid)) if r),
+            score=sum(w / (k + r) for w, r in ((1.0, dense_rank.get(cid)),
+                                                (sparse_weight, sparse_rank.get(cid))) if r),
             dense_rank=dense_rank.get(cid),
             bm25_rank=sparse_rank.get(cid),
             similarity=similarity.get(cid, 0.0),
