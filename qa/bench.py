@@ -517,7 +517,7 @@ def stock_rankings(
         latencies.append(time.perf_counter() - start)
         dense = [(n.node.node_id, n.score or 0.0) for n in nodes]
         fused = fuse(by_id, dense, bm25_ranking(bm25, ids, q.question, CANDIDATES),
-                     settings.rrf_k)
+                     settings.rrf_k, settings.bm25_weight)
         ranked["stock"].append((q, [Hit(by_id[cid].source, by_id[cid].text)
                                     for cid, _ in dense]))
         ranked["hybrid-stock-chunks"].append((q, [Hit(s.chunk.source, s.chunk.text)

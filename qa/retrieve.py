@@ -301,7 +301,7 @@ def fuse(
     dense: list[tuple[str, float]],
     sparse: list[str],
     k: int,
-    sparse_weight: float = 1.0,
+    sparse_weight: float,
 ) -> list[ScoredChunk]:
     """Reciprocal rank fusion: score = sum over rankings of weight / (k + rank), the dense
     ranking's weight 1 and BM25's `sparse_weight`."""

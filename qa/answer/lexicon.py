@@ -77,11 +77,7 @@ class Gazetteer:
     @cached_property
     def province_owners(self) -> dict[str, set[str]]:
         """A lower-cased state or province → the keys of the countries that have one so named."""
-        owners: dict[str, set[str]] = {}
-        for key, own in self.provinces.items():
-            for province in own:
-                owners.setdefault(province, set()).add(key)
-        return owners
+        return _owners(self.provinces)
 
     @cached_property
     def phrases_by_first_word(self) -> dict[str, list[tuple[tuple[str, ...], str]]]:
@@ -133,6 +129,15 @@ def type_kin() -> dict[str, frozenset[str]]:
 def accepts() -> dict[str, dict[str, float]]:
     """For each asked kind, the candidate kinds it accepts and the weight of each."""
     return {k: {c: float(w) for c, w in v.items()} for k, v in _data()["accepts"].items()}
+
+
+def _owners(provinces: dict[str, frozenset[str]]) -> dict[str, set[str]]:
+    """A state or province → the keys of the countries that list one so named."""
+    owners: dict[str, set[str]] = {}
+    for key, own in provinces.items():
+        for province in own:
+            owners.setdefault(province, set()).add(key)
+    return owners
 
 
 def _listed(value: object) -> list[str]:
@@ -205,8 +210,9 @@ def gazetteer() -> Gazetteer:
             demonyms.add(demonym)
             aliases.setdefault(demonym, key)
             aliases.setdefault(demonym + "s", key)
+    owners = _owners(provinces)
     for spelling, key in aliases.items():
-        if any(spelling in own for other, own in provinces.items() if other != key):
+        if owners.get(spelling, set()) - {key}:  # Georgia: named like a US state
             provinces.pop(key, None)
     return Gazetteer(frozenset(places), frozenset(demonyms), aliases, multiword, codes,
                      frozenset(regions), frozenset(country_names), provinces)
